@@ -1,0 +1,50 @@
+# nested.hosts — one entry point for newcomers, developers and CI.
+#   make demo   set up this machine and provision nesting to depth 3, then print the report
+#   make test   set up this machine and run every check (lint, sanity, unit, Molecule)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_FORCE_COLOR ?= 0
+export PY_COLORS ?= 0
+PYTEST_ARGS ?=
+
+.PHONY: setup demo demo-clean test lint sanity unit integration molecule docs docs-check bench clean
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	ansible-playbook -i localhost, -c local playbooks/demo.yml
+
+demo-clean: setup
+	ansible-playbook -i localhost, -c local playbooks/demo_clean.yml
+
+# The full suite. Each step stops the run on failure; pytest prints the summary line last.
+test: setup lint sanity docs-check
+	pytest -rs -p no:cacheprovider tests/unit tests/integration $(PYTEST_ARGS)
+
+lint:
+	ruff check plugins tests benchmarks
+	ansible-lint --profile production --offline
+
+sanity:
+	bash scripts/sanity.sh
+
+unit: setup
+	pytest -rs -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+
+integration: setup
+	pytest -rs -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+docs:
+	python scripts/gen_docs.py
+
+docs-check:
+	python scripts/gen_docs.py --check
+
+bench: setup
+	for b in benchmarks/bench_*.py; do python "$$b"; done
+
+clean:
+	rm -rf .ansible .pytest_cache .ruff_cache build

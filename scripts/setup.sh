@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Prepare a Debian/Ubuntu machine (as root) to develop, test and demo nested.hosts.
+# Idempotent: a second run only checks. Steps: apt packages, a virtualenv with pinned
+# Python tools, the collection linked where Ansible finds it, and a running dockerd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=${VENV:-$ROOT/.venv}
+PYTHON=${PYTHON:-python3}
+
+log() { printf '==> %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "scripts/setup.sh: run as root (it installs apt packages and starts dockerd)" >&2
+  exit 2
+fi
+
+APT_PACKAGES=(docker.io debootstrap iptables jq make rsync git ca-certificates python3-venv chromium)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "apt: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  log "apt: all packages present"
+fi
+
+stamp=$VENV/.nested-hosts-requirements
+if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/requirements.txt" "$stamp"; then
+  log "python: creating $VENV with pinned tools"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r "$ROOT/requirements.txt" -c "$ROOT/constraints.txt"
+  cp "$ROOT/requirements.txt" "$stamp"
+else
+  log "python: $VENV is current"
+fi
+
+# Make the checkout importable as nested.hosts: Ansible's default collection path.
+coll_parent=${ANSIBLE_COLLECTIONS_HOME:-$HOME/.ansible/collections}/ansible_collections/nested
+mkdir -p "$coll_parent"
+if [ "$(readlink -f "$coll_parent/hosts" 2>/dev/null)" != "$ROOT" ]; then
+  rm -rf "$coll_parent/hosts"
+  ln -s "$ROOT" "$coll_parent/hosts"
+  log "collection: $coll_parent/hosts -> $ROOT"
+fi
+
+"$ROOT/scripts/ensure-dockerd.sh"
