@@ -28,6 +28,7 @@ subprocess.check_call([sys.executable, "-m", "pip", "install"] + args)
 PY
 done
 cd "$DEST"
-git init -q . && git add -A >/dev/null 2>&1 || true
+if git init -q .; then git add -A >/dev/null 2>&1; fi
+read -r -a extra <<<"${SANITY_ARGS:-}"
 ansible-test sanity --python "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-  --color no ${SANITY_ARGS:-} "$@"
+  --color no "${extra[@]}" "$@"
