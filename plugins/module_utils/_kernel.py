@@ -1,0 +1,239 @@
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Pure helpers shared by the kernel-inspecting modules of nested.hosts.
+
+Everything here takes a root directory (``proc_root``, ``sys_root``) or already-read text
+and returns plain data, so the same code runs on a live host and on a captured tree.
+Nothing raises on a missing or unreadable file: readers return ``None`` plus a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import typing as t
+
+# Capability numbers as defined in include/uapi/linux/capability.h.
+CAPABILITY_NAMES: tuple[str, ...] = (
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+)
+
+_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+_PID_RE = re.compile(r"^(self|[0-9]+)$")
+
+
+class ReadResult(t.NamedTuple):
+    """Text of a kernel file, or ``None`` with the reason in ``warning``."""
+
+    text: str | None
+    warning: str | None
+
+
+def root_error(option: str, path: str) -> str | None:
+    """Return an error message when ``path`` (the value of ``option``) is not a directory."""
+    if not os.path.isdir(path):
+        return (
+            f"{option}={path!r} does not exist or is not a directory; set {option} to an existing "
+            "directory (the live one or a captured tree)."
+        )
+    return None
+
+
+def pid_error(pid: str) -> str | None:
+    """Return an error message when ``pid`` is neither ``self`` nor a number."""
+    if not _PID_RE.match(str(pid)):
+        return (
+            f"pid={pid!r} is not valid; use 'self' or a numeric process id such as 1."
+        )
+    return None
+
+
+def read_text(root: str, *parts: str) -> ReadResult:
+    """Read ``root/parts...`` as text; a missing or unreadable file gives a warning, not an error."""
+    path = os.path.join(root, *parts)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return ReadResult(
+            None, f"{path} does not exist; the fields read from it are null."
+        )
+    except OSError as exc:
+        return ReadResult(
+            None,
+            f"{path} could not be read ({exc.strerror or exc}); the fields read from it are null.",
+        )
+    return ReadResult(data.decode("utf-8", errors="replace"), None)
+
+
+def read_link(root: str, *parts: str) -> ReadResult:
+    """Return the target of a symbolic link such as ``proc/self/ns/cgroup``."""
+    path = os.path.join(root, *parts)
+    try:
+        return ReadResult(os.readlink(path), None)
+    except FileNotFoundError:
+        return ReadResult(
+            None, f"{path} does not exist; the fields read from it are null."
+        )
+    except OSError as exc:
+        return ReadResult(
+            None,
+            f"{path} could not be read ({exc.strerror or exc}); the fields read from it are null.",
+        )
+
+
+def unescape_mount_field(value: str) -> str:
+    """Decode the octal escapes (``\\040`` space, ``\\011`` tab, ``\\012`` newline, ``\\134`` backslash)."""
+    return _OCTAL_ESCAPE.sub(lambda match: chr(int(match.group(1), 8)), value)
+
+
+class MountInfo(t.TypedDict):
+    """One line of ``/proc/<pid>/mountinfo`` (see proc(5))."""
+
+    mount_id: int
+    parent_id: int
+    major_minor: str
+    root: str
+    mount_point: str
+    mount_options: list[str]
+    optional_fields: list[str]
+    fstype: str
+    source: str
+    super_options: list[str]
+
+
+def parse_mountinfo(text: str) -> list[MountInfo]:
+    """Parse mountinfo text; lines that do not have the documented shape are skipped."""
+    mounts: list[MountInfo] = []
+    for line in text.splitlines():
+        fields = line.split(" ")
+        try:
+            separator = fields.index("-", 6)
+        except ValueError:
+            continue
+        if len(fields) < separator + 3:
+            continue
+        try:
+            mount_id = int(fields[0])
+            parent_id = int(fields[1])
+        except ValueError:
+            continue
+        mounts.append(
+            MountInfo(
+                mount_id=mount_id,
+                parent_id=parent_id,
+                major_minor=fields[2],
+                root=unescape_mount_field(fields[3]),
+                mount_point=unescape_mount_field(fields[4]),
+                mount_options=fields[5].split(","),
+                optional_fields=[field for field in fields[6:separator] if field],
+                fstype=fields[separator + 1],
+                source=unescape_mount_field(fields[separator + 2]),
+                super_options=fields[separator + 3].split(",")
+                if len(fields) > separator + 3
+                else [],
+            )
+        )
+    return mounts
+
+
+def parse_status(text: str) -> dict[str, str]:
+    """Parse ``/proc/<pid>/status`` into a ``{key: value}`` dict (values stripped)."""
+    result: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            result[key.strip()] = value.strip()
+    return result
+
+
+def capability_name(number: int) -> str:
+    """Name of capability ``number``; numbers newer than this table are ``CAP_<n>``."""
+    if 0 <= number < len(CAPABILITY_NAMES):
+        return CAPABILITY_NAMES[number]
+    return f"CAP_{number}"
+
+
+def decode_capabilities(mask: str | int) -> list[str]:
+    """Decode a hexadecimal capability mask such as ``000001fffeffffff`` into ``CAP_*`` names."""
+    value = int(mask, 16) if isinstance(mask, str) else mask
+    names: list[str] = []
+    number = 0
+    while value:
+        if value & 1:
+            names.append(capability_name(number))
+        value >>= 1
+        number += 1
+    return names
+
+
+def all_capabilities(last_cap: int) -> list[str]:
+    """Every capability the kernel knows when ``cap_last_cap`` is ``last_cap``."""
+    return [capability_name(number) for number in range(last_cap + 1)]
+
+
+def parse_id_map(text: str) -> list[list[int]]:
+    """Parse ``uid_map``/``gid_map`` into ``[inside, outside, count]`` triples."""
+    triples: list[list[int]] = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and all(part.isdigit() for part in parts):
+            triples.append([int(part) for part in parts])
+    return triples
+
+
+def parse_environ(text: str) -> dict[str, str]:
+    """Parse a NUL-separated ``/proc/<pid>/environ`` (newline-separated is accepted too)."""
+    env: dict[str, str] = {}
+    for item in re.split(r"[\0\n]", text):
+        key, sep, value = item.partition("=")
+        if sep and key:
+            env[key] = value
+    return env
+
+
+def sys_path_for(mount_point: str, sys_root: str) -> str | None:
+    """Map a mount point seen in mountinfo (``/sys/fs/cgroup``) to the same place below ``sys_root``."""
+    if mount_point == "/sys" or mount_point.startswith("/sys/"):
+        return os.path.join(sys_root, mount_point[len("/sys") :].lstrip("/"))
+    return None

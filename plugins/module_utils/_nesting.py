@@ -1,0 +1,490 @@
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Container detection, privilege analysis, nesting verdict, risks and run flags (pure, typed)."""
+
+from __future__ import annotations
+
+import os
+import re
+import typing as t
+
+from ansible_collections.nested.hosts.plugins.module_utils import _apparmor, _cgroup
+from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
+    CAPABILITY_NAMES,
+    MountInfo,
+    all_capabilities,
+    decode_capabilities,
+    parse_environ,
+    parse_id_map,
+    parse_mountinfo,
+    parse_status,
+    read_text,
+)
+
+SECCOMP_MODES = {"0": "disabled", "1": "strict", "2": "filter"}
+_DOCKER_ID = re.compile(r"(?:^|/)(?:docker[-/])([0-9a-f]{12,64})")
+_CONTAINER_HOSTNAME = re.compile(r"/containers/[0-9a-f]{64}/hostname$")
+_PODMAN_HOSTNAME = re.compile(r"/overlay-containers/[0-9a-f]{64}/userdata/hostname$")
+_KNOWN_CONTAINER_ENV = {
+    "docker": "docker",
+    "podman": "podman",
+    "oci": "unknown",
+    "lxc": "lxc",
+    "lxc-libvirt": "lxc",
+    "systemd-nspawn": "systemd-nspawn",
+}
+
+
+class Inputs(t.NamedTuple):
+    """Everything ``analyze`` needs, already read (``None`` = missing or unreadable)."""
+
+    status: str | None
+    cap_last_cap: str | None
+    osrelease: str | None
+    init_environ: str | None
+    uid_map: str | None
+    mountinfo: str | None
+    cgroup: str | None
+    dockerenv: bool
+    containerenv: bool
+    selinux_enforce: str | None
+    attr_current: str | None
+    cgroup_result: dict[str, t.Any]
+    apparmor_result: dict[str, t.Any]
+
+
+def _cap_list(status: dict[str, str], key: str) -> list[str] | None:
+    value = status.get(key)
+    if value is None:
+        return None
+    try:
+        return decode_capabilities(value)
+    except ValueError:
+        return None
+
+
+def analyze_capabilities(
+    status_text: str | None, last_cap_text: str | None
+) -> dict[str, t.Any]:
+    """Decode effective/bounding sets and list what the bounding set lacks."""
+    status = parse_status(status_text) if status_text is not None else {}
+    effective = _cap_list(status, "CapEff")
+    bounding = _cap_list(status, "CapBnd")
+    last_cap: int | None = None
+    if last_cap_text is not None and last_cap_text.strip().isdigit():
+        last_cap = int(last_cap_text.strip())
+    missing: list[str] | None = None
+    if bounding is not None and last_cap is not None:
+        missing = [name for name in all_capabilities(last_cap) if name not in bounding]
+    return {
+        "effective": effective,
+        "bounding": bounding,
+        "missing_from_bounding": missing,
+        "last_cap": last_cap,
+    }
+
+
+def detect_container(
+    inputs: Inputs, mounts: list[MountInfo], uid_map: list[list[int]] | None
+) -> dict[str, t.Any]:
+    """Decide ``in_container``/``container_runtime`` and explain with ``evidence`` sentences."""
+    evidence: list[str] = []
+    votes: list[
+        str
+    ] = []  # runtimes supported by strong evidence, in order of specificity
+
+    lines = (
+        _cgroup.parse_proc_cgroup(inputs.cgroup) if inputs.cgroup is not None else []
+    )
+    paths = [line.path for line in lines]
+
+    if any(
+        m["fstype"].startswith("fuse") and m["source"] == "sysboxfs" for m in mounts
+    ) or any(m["source"] == "sysboxfs" for m in mounts):
+        evidence.append(
+            "mountinfo shows sysboxfs mounts (Sysbox emulates /proc and /sys files)."
+        )
+        votes.append("sysbox")
+    if any("kubepods" in path for path in paths):
+        evidence.append("the cgroup path contains 'kubepods' (a Kubernetes pod).")
+        votes.append("kubernetes")
+
+    env = parse_environ(inputs.init_environ) if inputs.init_environ is not None else {}
+    container_env = env.get("container")
+    if container_env:
+        evidence.append(f"PID 1 has container={container_env} in its environment.")
+        votes.append(_KNOWN_CONTAINER_ENV.get(container_env, "unknown"))
+
+    if inputs.containerenv:
+        evidence.append("/run/.containerenv exists (created by Podman).")
+        votes.append("podman")
+    if any(
+        _PODMAN_HOSTNAME.search(m["root"])
+        for m in mounts
+        if m["mount_point"] == "/etc/hostname"
+    ):
+        evidence.append(
+            "/etc/hostname is bind-mounted from Podman's container storage."
+        )
+        votes.append("podman")
+
+    docker_strong = False
+    if any(_DOCKER_ID.search(path) for path in paths):
+        evidence.append(
+            "the cgroup path names a Docker container (docker/<id> or docker-<id>.scope)."
+        )
+        docker_strong = True
+    if any(
+        _CONTAINER_HOSTNAME.search(m["root"])
+        for m in mounts
+        if m["mount_point"] == "/etc/hostname"
+    ):
+        evidence.append(
+            "/etc/hostname is bind-mounted from a Docker container directory (containers/<id>/hostname)."
+        )
+        docker_strong = True
+    root_mount = next((m for m in mounts if m["mount_point"] == "/"), None)
+    if (
+        root_mount is not None
+        and root_mount["fstype"] == "overlay"
+        and any("/docker/" in opt for opt in root_mount["super_options"])
+    ):
+        evidence.append(
+            "the root filesystem is an overlay whose layers live under a Docker data root."
+        )
+        docker_strong = True
+    if inputs.dockerenv:
+        if docker_strong:
+            evidence.append("/.dockerenv exists.")
+        else:
+            evidence.append(
+                "/.dockerenv exists but nothing else points to Docker; a root filesystem made with 'docker export' "
+                "keeps that file, so it is not counted."
+            )
+    if docker_strong:
+        votes.append("docker")
+
+    if any(re.search(r"(^|/)lxc(\.payload)?[/.]", path) for path in paths):
+        evidence.append(
+            "the cgroup path contains an LXC container (lxc/ or lxc.payload.)."
+        )
+        votes.append("lxc")
+    if (
+        any(re.search(r"machine\.slice/machine-", path) for path in paths)
+        and container_env is None
+    ):
+        evidence.append(
+            "the cgroup path lies under machine.slice (a systemd-nspawn or libvirt machine)."
+        )
+        votes.append("systemd-nspawn")
+    if inputs.osrelease is not None and re.search(
+        r"microsoft|wsl", inputs.osrelease, re.IGNORECASE
+    ):
+        evidence.append(
+            f"the kernel release {inputs.osrelease.strip()!r} is a WSL kernel."
+        )
+        votes.append("wsl")
+
+    if uid_map is not None:
+        identity = uid_map == [[0, 0, 4294967295]]
+        if not identity:
+            evidence.append(
+                f"uid_map {uid_map} is not the identity map: a user namespace is active."
+            )
+            votes.append("unknown")
+
+    order = (
+        "sysbox",
+        "kubernetes",
+        "podman",
+        "lxc",
+        "systemd-nspawn",
+        "docker",
+        "wsl",
+        "unknown",
+    )
+    runtime = next((name for name in order if name in votes), "none")
+    if runtime == "none":
+        evidence.append(
+            "no container marker was found (cgroup paths, mounts, PID 1 environment, uid_map)."
+        )
+    return {
+        "in_container": runtime != "none",
+        "container_runtime": runtime,
+        "evidence": evidence,
+    }
+
+
+def _confined(
+    apparmor: dict[str, t.Any], selinux_enforce: str | None, current_label: str | None
+) -> bool:
+    current = apparmor.get("current") or {}
+    if apparmor.get("available") and current.get("profile") not in (None, "unconfined"):
+        return True
+    if selinux_enforce is not None and selinux_enforce.strip() == "1" and current_label:
+        label = current_label.strip()
+        return not any(
+            word in label
+            for word in ("unconfined_t", "spc_t", "kernel_t", "unconfined")
+        )
+    return False
+
+
+def recommend(
+    capabilities: dict[str, t.Any], cgroup_version: str | None
+) -> tuple[str, list[str], dict[str, t.Any], list[str]]:
+    """Return (profile, run flags, docker_container options, notes) for containers started from here."""
+    notes: list[str] = []
+    bounding = capabilities["bounding"]
+    missing = capabilities["missing_from_bounding"]
+    if bounding is None:
+        return (
+            "none",
+            [],
+            {},
+            ["The bounding set could not be read, so no flags are recommended."],
+        )
+    if "CAP_SYS_ADMIN" not in bounding:
+        return (
+            "none",
+            [],
+            {},
+            [
+                "CAP_SYS_ADMIN is not in the bounding set; containers started from here cannot run Docker."
+            ],
+        )
+    if missing is None:
+        notes.append(
+            "cap_last_cap could not be read; the bounding set is compared with the capabilities this module knows."
+        )
+        missing = [name for name in CAPABILITY_NAMES if name not in bounding]
+    v2 = cgroup_version == "v2"
+    cgroup_flags = (
+        ["--cgroupns=private"]
+        if v2
+        else ["--cgroupns=host", "--volume=/sys/fs/cgroup:/sys/fs/cgroup:rw"]
+    )
+    options: dict[str, t.Any] = {
+        "cgroupns_mode": "private" if v2 else "host",
+        "volumes": [] if v2 else ["/sys/fs/cgroup:/sys/fs/cgroup:rw"],
+    }
+    if not missing:
+        options.update(
+            privileged=True,
+            capabilities=[],
+            cap_drop=[],
+            security_opts=[],
+            device_cgroup_rules=[],
+            unmask_system_paths=False,
+        )
+        return "privileged", ["--privileged", *cgroup_flags], options, notes
+    drop = [name[len("CAP_") :] for name in missing if name in CAPABILITY_NAMES]
+    unknown = [name for name in missing if name not in CAPABILITY_NAMES]
+    if unknown:
+        notes.append(
+            f"{', '.join(unknown)} missing from the bounding set have no name Docker knows; they are not dropped explicitly."
+        )
+    flags = ["--cap-add=ALL"]
+    flags += [f"--cap-drop={name}" for name in drop]
+    flags += [
+        "--security-opt=seccomp=unconfined",
+        "--security-opt=apparmor=unconfined",
+        "--security-opt=systempaths=unconfined",
+        "--device-cgroup-rule=a *:* rwm",
+        *cgroup_flags,
+    ]
+    options.update(
+        privileged=False,
+        capabilities=["ALL"],
+        cap_drop=drop,
+        security_opts=["seccomp=unconfined", "apparmor=unconfined"],
+        device_cgroup_rules=["a *:* rwm"],
+        unmask_system_paths=True,
+    )
+    notes.append(
+        f"--privileged would fail here because the bounding set lacks {', '.join(missing)}; "
+        "the privileged-equivalent flags grant everything else."
+    )
+    return "privileged-equivalent", flags, options, notes
+
+
+def analyze(inputs: Inputs) -> dict[str, t.Any]:
+    """Compute the ``nesting_facts`` result."""
+    mounts = parse_mountinfo(inputs.mountinfo) if inputs.mountinfo is not None else []
+    uid_map = parse_id_map(inputs.uid_map) if inputs.uid_map is not None else None
+    status = parse_status(inputs.status) if inputs.status is not None else {}
+    caps = analyze_capabilities(inputs.status, inputs.cap_last_cap)
+    container = detect_container(inputs, mounts, uid_map)
+
+    seccomp = SECCOMP_MODES.get(status.get("Seccomp", ""), None)
+    no_new_privs = None if "NoNewPrivs" not in status else status["NoNewPrivs"] == "1"
+
+    effective, bounding, missing = (
+        caps["effective"],
+        caps["bounding"],
+        caps["missing_from_bounding"],
+    )
+    privileged: bool | None = None
+    privileged_equivalent: bool | None = None
+    if (
+        effective is not None
+        and bounding is not None
+        and missing is not None
+        and seccomp is not None
+    ):
+        everything_allowed = set(effective) >= set(bounding)
+        privileged = not missing and everything_allowed and seccomp == "disabled"
+        privileged_equivalent = (
+            everything_allowed and seccomp == "disabled" and "CAP_SYS_ADMIN" in bounding
+        )
+
+    docker_socket = (
+        any(os.path.basename(m["mount_point"]) == "docker.sock" for m in mounts)
+        if inputs.mountinfo is not None
+        else None
+    )
+
+    cgroup_result = inputs.cgroup_result
+    apparmor_result = inputs.apparmor_result
+    confined = _confined(apparmor_result, inputs.selinux_enforce, inputs.attr_current)
+
+    reasons: list[str] = list(cgroup_result.get("reasons") or [])
+    if effective is None:
+        reasons.append("The effective capability set could not be read.")
+    elif "CAP_SYS_ADMIN" not in effective:
+        reasons.append(
+            "CAP_SYS_ADMIN is not in the effective set; dockerd cannot mount filesystems or create namespaces."
+        )
+    if seccomp == "filter":
+        reasons.append(
+            "A seccomp filter is active; the default Docker profile blocks mount and unshare, which dockerd needs."
+        )
+    current = apparmor_result.get("current") or {}
+    if apparmor_result.get("available") and current.get("profile") not in (
+        None,
+        "unconfined",
+    ):
+        reasons.append(
+            f"The process is confined by AppArmor profile {current['profile']!r}, which usually denies mount."
+        )
+    if container["container_runtime"] == "sysbox":
+        # Sysbox virtualises /proc, /sys and cgroups so that unprivileged system containers can run Docker.
+        reasons = [
+            reason
+            for reason in reasons
+            if "CAP_SYS_ADMIN is not in the effective" not in reason
+        ]
+
+    risks: list[dict[str, str]] = []
+    if container["in_container"]:
+        if privileged:
+            risks.append(
+                {
+                    "id": "privileged",
+                    "severity": "high",
+                    "message": "The container holds every capability with seccomp off: root in it is root on the host.",
+                }
+            )
+        elif privileged_equivalent:
+            risks.append(
+                {
+                    "id": "privileged",
+                    "severity": "high",
+                    "message": "The container holds every capability the bounding set allows with seccomp off (privileged-equivalent).",
+                }
+            )
+        if not confined:
+            risks.append(
+                {
+                    "id": "no-lsm",
+                    "severity": "medium",
+                    "message": "No AppArmor or SELinux confinement applies to this process.",
+                }
+            )
+        v1 = cgroup_result.get("cgroup_version") in ("v1", "hybrid")
+        has_admin = effective is not None and "CAP_SYS_ADMIN" in effective
+        identity_userns = uid_map is None or uid_map == [[0, 0, 4294967295]]
+        if (
+            v1
+            and has_admin
+            and not confined
+            and seccomp == "disabled"
+            and identity_userns
+        ):
+            risks.append(
+                {
+                    "id": "cgroup-v1-release-agent",
+                    "severity": "high",
+                    "message": "cgroup v1 with CAP_SYS_ADMIN, no LSM confinement and seccomp off: a v1 release_agent can run "
+                    "commands on the host (CVE-2022-0492 conditions).",
+                }
+            )
+    if docker_socket:
+        risks.append(
+            {
+                "id": "docker-socket-mounted",
+                "severity": "high",
+                "message": "A docker.sock is bind-mounted: whoever can reach it controls the outer Docker daemon.",
+            }
+        )
+
+    profile, flags, options, notes = recommend(
+        caps, cgroup_result.get("cgroup_version")
+    )
+    return {
+        **container,
+        "capabilities": {
+            key: caps[key] for key in ("effective", "bounding", "missing_from_bounding")
+        },
+        "privileged": privileged,
+        "privileged_equivalent": privileged_equivalent,
+        "seccomp": seccomp,
+        "no_new_privs": no_new_privs,
+        "userns": {
+            "active": None if uid_map is None else uid_map != [[0, 0, 4294967295]],
+            "uid_map": uid_map,
+        },
+        "docker_socket_mounted": docker_socket,
+        "cgroup": cgroup_result,
+        "apparmor": apparmor_result,
+        "can_nest_docker": not reasons,
+        "reasons": reasons,
+        "risks": risks,
+        "profile": profile,
+        "recommended_run_flags": flags,
+        "recommended_container_options": options,
+        "recommendation_notes": notes,
+    }
+
+
+def gather(
+    proc_root: str, sys_root: str, pid: str = "self", fs_root: str = "/"
+) -> tuple[dict[str, t.Any], list[str]]:
+    """Read every input below the roots and return (result, warnings)."""
+    warnings: list[str] = []
+    cgroup_result, cgroup_warnings = _cgroup.gather(proc_root, sys_root, pid)
+    apparmor_result, apparmor_warnings = _apparmor.gather(proc_root, sys_root, pid)
+    warnings += cgroup_warnings + apparmor_warnings
+
+    def read(root: str, *parts: str, warn: bool = True) -> str | None:
+        item = read_text(root, *parts)
+        if item.warning and warn and item.warning not in warnings:
+            warnings.append(item.warning)
+        return item.text
+
+    inputs = Inputs(
+        status=read(proc_root, pid, "status"),
+        cap_last_cap=read(proc_root, "sys", "kernel", "cap_last_cap"),
+        osrelease=read(proc_root, "sys", "kernel", "osrelease"),
+        init_environ=read(proc_root, "1", "environ"),
+        uid_map=read(proc_root, pid, "uid_map"),
+        mountinfo=read(proc_root, pid, "mountinfo", warn=False),
+        cgroup=read(proc_root, pid, "cgroup", warn=False),
+        dockerenv=os.path.exists(os.path.join(fs_root, ".dockerenv")),
+        containerenv=os.path.exists(os.path.join(fs_root, "run", ".containerenv")),
+        selinux_enforce=read(sys_root, "fs", "selinux", "enforce", warn=False),
+        attr_current=read(proc_root, pid, "attr", "current", warn=False),
+        cgroup_result=cgroup_result,
+        apparmor_result=apparmor_result,
+    )
+    return analyze(inputs), warnings

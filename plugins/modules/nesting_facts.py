@@ -1,0 +1,228 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: nesting_facts
+short_description: Tell whether this machine or container can run Docker and systemd nested inside it
+version_added: 0.1.0
+description:
+  - Detects whether the process runs in a container and which runtime made it, decodes its capability
+    sets, seccomp mode and user namespace, and combines the results of M(nested.hosts.cgroup_info)
+    and M(nested.hosts.apparmor_info) (computed by the same code) into a verdict, a list of risks and
+    the C(docker run) flags that let a container started from here run Docker and systemd inside.
+  - Where C(--privileged) cannot work because the capability bounding set is short, the flags are the
+    privileged-equivalent set computed from the bounding set.
+  - Read-only. Every file is read below O(proc_root), O(sys_root) and O(fs_root).
+author:
+  - nested.hosts contributors
+extends_documentation_fragment:
+  - nested.hosts.attributes
+  - nested.hosts.attributes.info_module
+  - nested.hosts.kernel_roots
+options:
+  fs_root:
+    description:
+      - Directory read as the root filesystem when looking for C(/.dockerenv) and C(/run/.containerenv).
+    type: path
+    default: /
+notes:
+  - C(/.dockerenv) alone is not counted as proof of a container, because a root filesystem made with
+    C(docker export) keeps it; it is listed in RV(evidence) either way.
+seealso:
+  - module: nested.hosts.cgroup_info
+  - module: nested.hosts.apparmor_info
+"""
+
+EXAMPLES = r"""
+---
+- name: Gather nesting facts
+  nested.hosts.nesting_facts:
+  register: nesting
+
+- name: Start a Docker-in-Docker container with the recommended options
+  community.docker.docker_container:
+    name: dind
+    image: nested-hosts/dind:bookworm
+    privileged: "{{ nesting.recommended_container_options.privileged }}"
+    capabilities: "{{ nesting.recommended_container_options.capabilities }}"
+    cap_drop: "{{ nesting.recommended_container_options.cap_drop }}"
+    security_opts: "{{ nesting.recommended_container_options.security_opts }}"
+    device_cgroup_rules: "{{ nesting.recommended_container_options.device_cgroup_rules }}"
+    cgroupns_mode: "{{ nesting.recommended_container_options.cgroupns_mode }}"
+    volumes: "{{ nesting.recommended_container_options.volumes + ['dind-lib:/var/lib/docker'] }}"
+
+- name: Analyse a captured tree
+  nested.hosts.nesting_facts:
+    proc_root: /tmp/capture/proc
+    sys_root: /tmp/capture/sys
+    fs_root: /tmp/capture
+"""
+
+RETURN = r"""
+in_container:
+  description: Whether the process runs inside a container (see RV(evidence)).
+  returned: always
+  type: bool
+  sample: false
+container_runtime:
+  description: C(docker), C(podman), C(lxc), C(sysbox), C(kubernetes), C(wsl), C(systemd-nspawn), C(none) or C(unknown).
+  returned: always
+  type: str
+  sample: none
+evidence:
+  description: One sentence per sign found or weighed.
+  returned: always
+  type: list
+  elements: str
+capabilities:
+  description: Decoded capability sets of the process.
+  returned: always
+  type: dict
+  contains:
+    effective:
+      description: Effective set as C(CAP_*) names, null when the status file is unreadable.
+      type: list
+      elements: str
+    bounding:
+      description: Bounding set as C(CAP_*) names.
+      type: list
+      elements: str
+    missing_from_bounding:
+      description: Capabilities the kernel knows (up to C(cap_last_cap)) that the bounding set lacks.
+      type: list
+      elements: str
+      sample: [CAP_SYS_RESOURCE]
+privileged:
+  description: Effective and bounding sets hold every capability the kernel knows and seccomp is disabled.
+  returned: always
+  type: bool
+privileged_equivalent:
+  description: Effective holds every capability of the bounding set (which holds CAP_SYS_ADMIN) and seccomp is disabled; true when RV(privileged) is.
+  returned: always
+  type: bool
+seccomp:
+  description: C(disabled), C(strict) or C(filter).
+  returned: always
+  type: str
+no_new_privs:
+  description: The no_new_privs flag of the process.
+  returned: always
+  type: bool
+userns:
+  description: User namespace of the process.
+  returned: always
+  type: dict
+  contains:
+    active:
+      description: Whether uid_map differs from the identity map.
+      type: bool
+    uid_map:
+      description: C([inside, outside, count]) triples.
+      type: list
+      elements: list
+docker_socket_mounted:
+  description: Whether a C(docker.sock) is bind-mounted into the mount namespace.
+  returned: always
+  type: bool
+cgroup:
+  description: The result of M(nested.hosts.cgroup_info) for the same roots.
+  returned: always
+  type: dict
+apparmor:
+  description: The result of M(nested.hosts.apparmor_info) for the same roots.
+  returned: always
+  type: dict
+can_nest_docker:
+  description: Whether a Docker daemon can run here (no entry in RV(reasons)).
+  returned: always
+  type: bool
+reasons:
+  description: One plain sentence per problem preventing nesting.
+  returned: always
+  type: list
+  elements: str
+risks:
+  description: Security risks, each with C(id) (C(privileged), C(docker-socket-mounted), C(no-lsm), C(cgroup-v1-release-agent)), C(severity) and C(message).
+  returned: always
+  type: list
+  elements: dict
+profile:
+  description: Which flag set is recommended, C(privileged), C(privileged-equivalent) or C(none).
+  returned: always
+  type: str
+  sample: privileged-equivalent
+recommended_run_flags:
+  description: C(docker run) flags, one flag per item, for a container that runs Docker and systemd inside.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - --cap-add=ALL
+    - --cap-drop=SYS_RESOURCE
+    - --security-opt=seccomp=unconfined
+    - --security-opt=apparmor=unconfined
+    - --security-opt=systempaths=unconfined
+    - --device-cgroup-rule=a *:* rwm
+    - --cgroupns=host
+    - --volume=/sys/fs/cgroup:/sys/fs/cgroup:rw
+recommended_container_options:
+  description:
+    - The same as parameters of M(community.docker.docker_container); empty when RV(profile) is C(none).
+    - C(unmask_system_paths) is informational (docker_container cannot express C(systempaths=unconfined)).
+  returned: always
+  type: dict
+  sample:
+    privileged: false
+    capabilities: [ALL]
+    cap_drop: [SYS_RESOURCE]
+    security_opts: [seccomp=unconfined, apparmor=unconfined]
+    device_cgroup_rules: ["a *:* rwm"]
+    cgroupns_mode: host
+    volumes: ["/sys/fs/cgroup:/sys/fs/cgroup:rw"]
+    unmask_system_paths: true
+recommendation_notes:
+  description: Sentences explaining the recommendation.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
+    pid_error,
+    root_error,
+)
+from ansible_collections.nested.hosts.plugins.module_utils._nesting import gather
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "proc_root": {"type": "path", "default": "/proc"},
+            "sys_root": {"type": "path", "default": "/sys"},
+            "fs_root": {"type": "path", "default": "/"},
+            "pid": {"type": "str", "default": "self"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    for error in (
+        root_error("proc_root", params["proc_root"]),
+        root_error("fs_root", params["fs_root"]),
+        pid_error(params["pid"]),
+    ):
+        if error:
+            module.fail_json(msg=error)
+    result, warnings = gather(
+        params["proc_root"], params["sys_root"], params["pid"], params["fs_root"]
+    )
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
