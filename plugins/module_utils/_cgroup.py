@@ -209,12 +209,16 @@ def analyze(
         reasons.append(
             "No cgroup filesystem is mounted in this mount namespace; a nested runtime has nowhere to create cgroups."
         )
-    for mount in creation_mounts:
-        if "ro" in mount["mount_options"] or "ro" in mount["super_options"]:
-            reasons.append(
-                f"The cgroup mount {mount['mount_point']} is read-only; a nested runtime cannot create child cgroups "
-                "(mount /sys/fs/cgroup read-write)."
-            )
+    read_only = [
+        m["mount_point"]
+        for m in creation_mounts
+        if "ro" in m["mount_options"] or "ro" in m["super_options"]
+    ]
+    if read_only:
+        reasons.append(
+            f"The cgroup mounts {', '.join(read_only)} are read-only; a nested runtime cannot create child "
+            "cgroups there (mount /sys/fs/cgroup read-write)."
+        )
     if devices_own is False:
         reasons.append(
             "The devices controller shares a hierarchy with other controllers, which nested runc cannot manage."

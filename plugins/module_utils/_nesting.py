@@ -21,6 +21,11 @@ from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
     read_text,
 )
 
+# Capabilities every supported Docker Engine (20.10 and later) knows: CAP_CHOWN .. CAP_AUDIT_READ.
+# Engine 20.10 rejects --cap-drop for CAP_PERFMON, CAP_BPF and CAP_CHECKPOINT_RESTORE ("unknown capability")
+# and never grants them with --cap-add ALL, so they must not be dropped for it.
+ENGINE_CAPABILITIES_DEFAULT: tuple[str, ...] = CAPABILITY_NAMES[:38]
+
 SECCOMP_MODES = {"0": "disabled", "1": "strict", "2": "filter"}
 _DOCKER_ID = re.compile(r"(?:^|/)(?:docker[-/])([0-9a-f]{12,64})")
 _CONTAINER_HOSTNAME = re.compile(r"/containers/[0-9a-f]{64}/hostname$")
@@ -215,6 +220,25 @@ def detect_container(
     }
 
 
+def normalize_capabilities(
+    names: t.Sequence[str] | None,
+) -> tuple[tuple[str, ...], str | None]:
+    """Turn ``engine_capabilities`` into ``CAP_*`` names; return (names, error message or None)."""
+    if names is None:
+        return ENGINE_CAPABILITIES_DEFAULT, None
+    result: list[str] = []
+    for name in names:
+        full = name.strip().upper()
+        full = full if full.startswith("CAP_") else f"CAP_{full}"
+        if full not in CAPABILITY_NAMES:
+            return (), (
+                f"engine_capabilities holds {name!r}, which is not a Linux capability; use names such as "
+                "SYS_ADMIN or CAP_SYS_ADMIN."
+            )
+        result.append(full)
+    return tuple(result), None
+
+
 def _confined(
     apparmor: dict[str, t.Any], selinux_enforce: str | None, current_label: str | None
 ) -> bool:
@@ -231,7 +255,9 @@ def _confined(
 
 
 def recommend(
-    capabilities: dict[str, t.Any], cgroup_version: str | None
+    capabilities: dict[str, t.Any],
+    cgroup_version: str | None,
+    engine_capabilities: t.Sequence[str] = ENGINE_CAPABILITIES_DEFAULT,
 ) -> tuple[str, list[str], dict[str, t.Any], list[str]]:
     """Return (profile, run flags, docker_container options, notes) for containers started from here."""
     notes: list[str] = []
@@ -278,11 +304,12 @@ def recommend(
             unmask_system_paths=False,
         )
         return "privileged", ["--privileged", *cgroup_flags], options, notes
-    drop = [name[len("CAP_") :] for name in missing if name in CAPABILITY_NAMES]
-    unknown = [name for name in missing if name not in CAPABILITY_NAMES]
+    drop = [name[len("CAP_") :] for name in missing if name in engine_capabilities]
+    unknown = [name for name in missing if name not in engine_capabilities]
     if unknown:
         notes.append(
-            f"{', '.join(unknown)} missing from the bounding set have no name Docker knows; they are not dropped explicitly."
+            f"{', '.join(unknown)} (missing from the bounding set) are not dropped: the engine does not know "
+            "them, so --cap-add=ALL does not grant them either (list them in engine_capabilities for a newer engine)."
         )
     flags = ["--cap-add=ALL"]
     flags += [f"--cap-drop={name}" for name in drop]
@@ -308,7 +335,9 @@ def recommend(
     return "privileged-equivalent", flags, options, notes
 
 
-def analyze(inputs: Inputs) -> dict[str, t.Any]:
+def analyze(
+    inputs: Inputs, engine_capabilities: t.Sequence[str] = ENGINE_CAPABILITIES_DEFAULT
+) -> dict[str, t.Any]:
     """Compute the ``nesting_facts`` result."""
     mounts = parse_mountinfo(inputs.mountinfo) if inputs.mountinfo is not None else []
     uid_map = parse_id_map(inputs.uid_map) if inputs.uid_map is not None else None
@@ -429,7 +458,7 @@ def analyze(inputs: Inputs) -> dict[str, t.Any]:
         )
 
     profile, flags, options, notes = recommend(
-        caps, cgroup_result.get("cgroup_version")
+        caps, cgroup_result.get("cgroup_version"), engine_capabilities
     )
     return {
         **container,
@@ -458,7 +487,11 @@ def analyze(inputs: Inputs) -> dict[str, t.Any]:
 
 
 def gather(
-    proc_root: str, sys_root: str, pid: str = "self", fs_root: str = "/"
+    proc_root: str,
+    sys_root: str,
+    pid: str = "self",
+    fs_root: str = "/",
+    engine_capabilities: t.Sequence[str] = ENGINE_CAPABILITIES_DEFAULT,
 ) -> tuple[dict[str, t.Any], list[str]]:
     """Read every input below the roots and return (result, warnings)."""
     warnings: list[str] = []
@@ -487,4 +520,4 @@ def gather(
         cgroup_result=cgroup_result,
         apparmor_result=apparmor_result,
     )
-    return analyze(inputs), warnings
+    return analyze(inputs, engine_capabilities), warnings

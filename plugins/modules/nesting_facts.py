@@ -28,6 +28,16 @@ options:
       - Directory read as the root filesystem when looking for C(/.dockerenv) and C(/run/.containerenv).
     type: path
     default: /
+  engine_capabilities:
+    description:
+      - Capability names (with or without the C(CAP_) prefix) that the Docker Engine which will start the
+        recommended container knows.
+      - Capabilities missing from the bounding set are dropped with C(--cap-drop) only when listed here;
+        Docker Engine 20.10 rejects C(--cap-drop) for a name it does not know and never grants it with C(--cap-add=ALL).
+      - Defaults to C(CAP_CHOWN) through C(CAP_AUDIT_READ), which every Docker Engine since 20.10 knows; add
+        C(PERFMON), C(BPF) and C(CHECKPOINT_RESTORE) for Docker Engine 23 and later.
+    type: list
+    elements: str
 notes:
   - C(/.dockerenv) alone is not counted as proof of a container, because a root filesystem made with
     C(docker export) keeps it; it is listed in RV(evidence) either way.
@@ -195,7 +205,10 @@ from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
     pid_error,
     root_error,
 )
-from ansible_collections.nested.hosts.plugins.module_utils._nesting import gather
+from ansible_collections.nested.hosts.plugins.module_utils._nesting import (
+    gather,
+    normalize_capabilities,
+)
 
 
 def main() -> None:
@@ -205,6 +218,7 @@ def main() -> None:
             "sys_root": {"type": "path", "default": "/sys"},
             "fs_root": {"type": "path", "default": "/"},
             "pid": {"type": "str", "default": "self"},
+            "engine_capabilities": {"type": "list", "elements": "str"},
         },
         supports_check_mode=True,
     )
@@ -216,8 +230,15 @@ def main() -> None:
     ):
         if error:
             module.fail_json(msg=error)
+    engine_caps, caps_error = normalize_capabilities(params["engine_capabilities"])
+    if caps_error:
+        module.fail_json(msg=caps_error)
     result, warnings = gather(
-        params["proc_root"], params["sys_root"], params["pid"], params["fs_root"]
+        params["proc_root"],
+        params["sys_root"],
+        params["pid"],
+        params["fs_root"],
+        engine_caps,
     )
     for warning in warnings:
         module.warn(warning)
