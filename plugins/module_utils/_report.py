@@ -117,8 +117,19 @@ def validate_records(records: Any) -> list[dict[str, Any]]:
             raise ReportInputError(
                 f"{where}.facts is a {type(facts).__name__}; pass the nesting_facts result (a mapping) or null"
             )
-        if facts is not None and facts.get("failed"):
-            error = error or str(facts.get("msg") or "nesting_facts failed")
+        if facts is not None and any(
+            facts.get(k) for k in ("failed", "unreachable", "skipped")
+        ):
+            # A registered result of a failed, unreachable or skipped task is not a set of facts.
+            state = next(
+                k for k in ("unreachable", "failed", "skipped") if facts.get(k)
+            )
+            message = facts.get("msg")
+            error = (
+                f"nesting_facts {state}: {message}"
+                if message
+                else (error or f"nesting_facts {state}")
+            )
             facts = None
         if facts is None and not error:
             raise ReportInputError(
@@ -313,7 +324,7 @@ def _caps_cell(row: Mapping[str, Any]) -> str:
     missing = [_short_cap(c) for c in row["capabilities_missing"]]
     if not missing:
         text = "none"
-    elif len(missing) <= 3:
+    elif len(missing) <= 4:
         text = ",".join(missing)
     else:
         text = f"{len(missing)}: " + ",".join(missing[:2]) + ",..."
@@ -369,8 +380,14 @@ def render_table(rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) 
     )
     for row in rows:
         if row["can_nest"] is not True:
-            why = "; ".join(row["reasons"]) or "no reason given"
-            out.append(f"  {row['host']}: {why}")
+            out.append(
+                f"{row['host']} cannot nest Docker:"
+                if row["facts"] is not None
+                else f"{row['host']} not reached:"
+            )
+            out.extend(
+                f"  - {reason}" for reason in (row["reasons"] or ["no reason given"])
+            )
     return "\n".join(out) + "\n"
 
 

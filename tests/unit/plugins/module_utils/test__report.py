@@ -157,8 +157,19 @@ GOOD_CASES: list[Any] = [
                 "parent": "h",
                 "facts": {"failed": True, "msg": "proc_root /x does not exist"},
             },
+            {
+                "host": "unreach",
+                "depth": 1,
+                "parent": "h",
+                "facts": {
+                    "unreachable": True,
+                    "changed": False,
+                    "msg": "Failed to create temporary directory",
+                },
+                "error": "generic text the registered result overrides",
+            },
         ],
-        ["h", "broke", "gone"],
+        ["h", "broke", "gone", "unreach"],
         {
             "gone": {
                 "can_nest": "?",
@@ -170,9 +181,9 @@ GOOD_CASES: list[Any] = [
         },
         {
             "all_can_nest": False,
-            "unreached": ["broke", "gone"],
+            "unreached": ["broke", "gone", "unreach"],
             "max_depth": 0,
-            "levels": 3,
+            "levels": 4,
         },
     ),
     (
@@ -218,6 +229,43 @@ def test_report_rows_cells_summary(
     assert f"levels: {len(order)}," in report["table"]
 
 
+def test_unreached_levels_say_why() -> None:
+    records = [
+        {"host": "h", "depth": 0, "facts": facts()},
+        {
+            "host": "gone",
+            "depth": 1,
+            "parent": "h",
+            "facts": None,
+            "error": "host unreachable",
+        },
+        {
+            "host": "broke",
+            "depth": 1,
+            "parent": "h",
+            "facts": {"failed": True, "msg": "proc_root /x does not exist"},
+        },
+        {
+            "host": "unreach",
+            "depth": 1,
+            "parent": "h",
+            "facts": {"unreachable": True, "msg": "Failed to connect"},
+        },
+    ]
+    report = _report.build_report(records)
+    errors = {r["host"]: r["error"] for r in report["rows"]}
+    assert errors == {
+        "h": None,
+        "gone": "host unreachable",
+        "broke": "nesting_facts failed: proc_root /x does not exist",
+        "unreach": "nesting_facts unreachable: Failed to connect",
+    }
+    assert (
+        "unreach not reached:\n  - no facts: nesting_facts unreachable: Failed to connect"
+        in report["table"]
+    )
+
+
 def test_report_is_deterministic() -> None:
     a = _report.build_report(chain_records())
     b = _report.build_report(list(reversed(chain_records())))
@@ -249,7 +297,7 @@ def test_table_aligns_columns_and_explains_failures() -> None:
     assert header.index("depth") == first.index("0") and rule.startswith("----")
     assert second.startswith("  plain")  # nested levels are indented under their parent
     assert "all levels can nest Docker: NO" in table
-    assert "plain: CAP_SYS_ADMIN is not in the bounding set." in table
+    assert "plain cannot nest Docker:\n  - CAP_SYS_ADMIN is not in the bounding set." in table
 
 
 # ----------------------------------------------------------------------------- HTML
