@@ -426,6 +426,7 @@ th,td{border:1px solid #d0d0d5;padding:.3rem .5rem;text-align:left;vertical-alig
 th{background:#f2f2f5}
 tr.no td.can_nest,tr.unreached td.can_nest{background:#fde2e1;font-weight:bold}
 tr.yes td.can_nest{background:#e1f5e4}
+td.host{white-space:nowrap}
 td.host span.indent{color:#888}
 .sev-critical,.sev-high{color:#a40000;font-weight:bold}
 .sev-medium{color:#8a5a00}
@@ -491,7 +492,7 @@ def render_html(
             if key == "host" and row["depth"]:
                 inner = f'<span class="indent">{"&#8627; "}</span>{_e(text)}'
             elif key == "risks" and row["risks"]:
-                inner = ", ".join(
+                inner = ",<wbr>".join(
                     f'<span class="sev-{_e(r["severity"])}" title="{_e(r["message"])}">{_e(r["id"])}</span>'
                     for r in row["risks"]
                 )
@@ -499,7 +500,12 @@ def render_html(
                 inner = f'<span title="{_e(", ".join(row["capabilities_missing"]))}">{_e(text)}</span>'
             else:
                 inner = _e(text)
-            parts.append(f'<td class="{key}">{inner}</td>')
+            indent = (
+                f' style="padding-left:{0.5 + row["depth"]:.1f}rem"'
+                if key == "host"
+                else ""
+            )
+            parts.append(f'<td class="{key}"{indent}>{inner}</td>')
         parts.append("</tr>")
     parts.append("</tbody></table>")
     parts.append("<h2>Details per level</h2>")
