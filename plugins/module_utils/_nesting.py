@@ -26,6 +26,17 @@ from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
 # and never grants them with --cap-add ALL, so they must not be dropped for it.
 ENGINE_CAPABILITIES_DEFAULT: tuple[str, ...] = CAPABILITY_NAMES[:38]
 
+# Holding all of these with seccomp off makes a container as powerful as the host, whatever else is missing
+# (they give mount/namespaces, kernel modules, raw I/O, ptrace, reading any file and network control).
+HOST_EQUIVALENT_CAPABILITIES: tuple[str, ...] = (
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_PTRACE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_NET_ADMIN",
+)
+IDENTITY_MAP = [[0, 0, 4294967295]]
 SECCOMP_MODES = {"0": "disabled", "1": "strict", "2": "filter"}
 _DOCKER_ID = re.compile(r"(?:^|/)(?:docker[-/])([0-9a-f]{12,64})")
 _CONTAINER_HOSTNAME = re.compile(r"/containers/[0-9a-f]{64}/hostname$")
@@ -120,6 +131,9 @@ def detect_container(
         evidence.append(f"PID 1 has container={container_env} in its environment.")
         votes.append(_KNOWN_CONTAINER_ENV.get(container_env, "unknown"))
 
+    if any(re.search(r"(^|/)libpod[-_]", path) for path in paths):
+        evidence.append("the cgroup path names a Podman container (libpod-<id>).")
+        votes.append("podman")
     if inputs.containerenv:
         evidence.append("/run/.containerenv exists (created by Podman).")
         votes.append("podman")
@@ -345,6 +359,7 @@ def analyze(
     caps = analyze_capabilities(inputs.status, inputs.cap_last_cap)
     container = detect_container(inputs, mounts, uid_map)
 
+    userns_active = uid_map is not None and uid_map != IDENTITY_MAP
     seccomp = SECCOMP_MODES.get(status.get("Seccomp", ""), None)
     no_new_privs = None if "NoNewPrivs" not in status else status["NoNewPrivs"] == "1"
 
@@ -361,10 +376,17 @@ def analyze(
         and missing is not None
         and seccomp is not None
     ):
+        # Capabilities held inside a user namespace do not reach the host: not privileged.
+        host_caps = not userns_active
         everything_allowed = set(effective) >= set(bounding)
-        privileged = not missing and everything_allowed and seccomp == "disabled"
+        privileged = (
+            host_caps and not missing and everything_allowed and seccomp == "disabled"
+        )
         privileged_equivalent = (
-            everything_allowed and seccomp == "disabled" and "CAP_SYS_ADMIN" in bounding
+            host_caps
+            and everything_allowed
+            and seccomp == "disabled"
+            and set(HOST_EQUIVALENT_CAPABILITIES) <= set(bounding)
         )
 
     docker_socket = (
@@ -395,6 +417,11 @@ def analyze(
     ):
         reasons.append(
             f"The process is confined by AppArmor profile {current['profile']!r}, which usually denies mount."
+        )
+    if userns_active and container["container_runtime"] != "sysbox":
+        reasons.append(
+            f"A user namespace is active (uid_map {uid_map}): capabilities hold only inside it, so a nested dockerd "
+            "needs rootless mode or a runtime built for this such as Sysbox."
         )
     if container["container_runtime"] == "sysbox":
         # Sysbox virtualises /proc, /sys and cgroups so that unprivileged system containers can run Docker.
@@ -460,6 +487,11 @@ def analyze(
     profile, flags, options, notes = recommend(
         caps, cgroup_result.get("cgroup_version"), engine_capabilities
     )
+    if userns_active and container["container_runtime"] != "sysbox":
+        profile, flags, options = "none", [], {}
+        notes = [
+            "A user namespace is active: containers started from here cannot be given host privileges."
+        ]
     return {
         **container,
         "capabilities": {

@@ -110,7 +110,10 @@ privileged:
   returned: always
   type: bool
 privileged_equivalent:
-  description: Effective holds every capability of the bounding set (which holds CAP_SYS_ADMIN) and seccomp is disabled; true when RV(privileged) is.
+  description:
+    - No user namespace, seccomp disabled, the effective set holds the whole bounding set, and the bounding set holds
+      CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_NET_ADMIN, which
+      together make a container as powerful as its host. True whenever RV(privileged) is.
   returned: always
   type: bool
 seccomp:
