@@ -14,8 +14,8 @@ description:
   - Returns the report as a plain-text table (RV(table)) for the terminal, and writes the same report as
     C(report.json) (schema in C(docs/report-schema.md) and C(docs/report.schema.json)) and as a
     self-contained C(report.html) (inline CSS, no scripts, no external assets, every value escaped).
-  - Meant to run on the controller (C(delegate_to: localhost) or a play on C(localhost)); the
-    C(nested.hosts.verify) playbook gathers the records and calls it.
+  - "Meant to run on the controller (C(delegate_to: localhost) or a play on C(localhost)); the
+    C(nested.hosts.verify) playbook gathers the records and calls it."
   - The documents hold no timestamp, so the same facts give the same files and a second run reports no change.
 author:
   - nested.hosts contributors
@@ -137,7 +137,7 @@ rows:
       description: C(v1), C(v2) or C(hybrid).
       type: str
     devices_hierarchy:
-      description: C(own), C(shared), C(n/a (v2)) or C(unknown).
+      description: C(own), C(shared), C(unknown), or the text n/a (v2) on pure cgroup v2.
       type: str
     cgroupns:
       description: C(private), C(host) or C(unknown).
