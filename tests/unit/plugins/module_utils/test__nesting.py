@@ -1,0 +1,356 @@
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Tests for plugins/module_utils/_nesting.py: every captured tree, then the decision tables.
+
+Edge-case inputs are short texts in the proc(5) formats, one behaviour each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible_collections.nested.hosts.plugins.module_utils import _nesting
+
+FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures"
+CASES = sorted(
+    p.parent.name
+    for p in FIXTURES.glob("*/expected.yml")
+    if (p.parent / "proc").is_dir()
+)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fixture(case: str) -> None:
+    base = FIXTURES / case
+    expected = yaml.safe_load((base / "expected.yml").read_text())
+    result, warnings = _nesting.gather(
+        str(base / "proc"), str(base / "sys"), "self", str(base)
+    )
+    want = dict(expected["nesting"])
+    assert result["capabilities"]["missing_from_bounding"] == want.pop(
+        "missing_from_bounding"
+    )
+    assert [risk["id"] for risk in result["risks"]] == want.pop("risk_ids")
+    for key, value in want.items():
+        assert result[key] == value, f"{case}: {key}"
+    assert [w.replace(str(base), "<case>") for w in warnings] == expected["warnings"]
+    assert result["cgroup"]["cgroup_version"] == expected["cgroup"]["cgroup_version"]
+    assert result["apparmor"] == expected["apparmor"]
+    assert result["evidence"], "evidence is never empty"
+
+
+def test_host_acceptance_facts() -> None:
+    """The issue's acceptance statement, on the capture of the dev VM."""
+    base = FIXTURES / "host-debian12-hybrid-vm"
+    result, _ = _nesting.gather(
+        str(base / "proc"), str(base / "sys"), "self", str(base)
+    )
+    assert result["cgroup"]["cgroup_version"] == "hybrid"
+    assert result["apparmor"]["available"] is False
+    assert result["in_container"] is False
+    assert result["capabilities"]["missing_from_bounding"] == ["CAP_SYS_RESOURCE"]
+    assert result["profile"] == "privileged-equivalent"
+    assert "--cap-drop=SYS_RESOURCE" in result["recommended_run_flags"]
+    assert "--privileged" not in result["recommended_run_flags"]
+
+
+IDENTITY = "         0          0 4294967295\n"
+FULL_STATUS = "CapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nSeccomp:\t0\nNoNewPrivs:\t0\n"
+
+
+def _inputs(**overrides: object) -> _nesting.Inputs:
+    values: dict[str, object] = {
+        "status": FULL_STATUS,
+        "cap_last_cap": "40\n",
+        "osrelease": "6.1.0-26-amd64\n",
+        "init_environ": "",
+        "uid_map": IDENTITY,
+        "mountinfo": "27 1 254:0 / / rw - ext4 /dev/vda rw\n",
+        "cgroup": "0::/\n",
+        "dockerenv": False,
+        "containerenv": False,
+        "selinux_enforce": None,
+        "attr_current": None,
+        "cgroup_result": {"cgroup_version": "v2", "reasons": []},
+        "apparmor_result": {"available": False, "current": None},
+    }
+    values.update(overrides)
+    return _nesting.Inputs(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "runtime"),
+    [
+        pytest.param({}, "none", id="bare-host"),
+        pytest.param({"dockerenv": True}, "none", id="dockerenv-alone-is-not-counted"),
+        pytest.param(
+            {"cgroup": "0::/system.slice/docker-0123456789abcdef0123.scope\n"},
+            "docker",
+            id="docker-scope",
+        ),
+        pytest.param(
+            {"cgroup": "0::/kubepods/besteffort/pod1/0123456789ab\n"},
+            "kubernetes",
+            id="kubepods",
+        ),
+        pytest.param(
+            {
+                "mountinfo": "27 1 254:0 / / rw - ext4 /dev/vda rw\n90 27 0:50 /proc/sys /proc/sys rw - fuse sysboxfs rw,user_id=0\n"
+            },
+            "sysbox",
+            id="sysboxfs-mount",
+        ),
+        pytest.param({"containerenv": True}, "podman", id="containerenv"),
+        pytest.param({"init_environ": "container=lxc\0"}, "lxc", id="lxc-env"),
+        pytest.param(
+            {"cgroup": "0::/lxc.payload.c1/init.scope\n"}, "lxc", id="lxc-payload-path"
+        ),
+        pytest.param(
+            {"init_environ": "container=systemd-nspawn\0"},
+            "systemd-nspawn",
+            id="nspawn-env",
+        ),
+        pytest.param(
+            {"cgroup": "0::/machine.slice/machine-c1.scope/payload\n"},
+            "systemd-nspawn",
+            id="machine-slice",
+        ),
+        pytest.param(
+            {"osrelease": "5.15.153.1-microsoft-standard-WSL2\n"},
+            "wsl",
+            id="wsl-kernel",
+        ),
+        pytest.param({"uid_map": "0 100000 65536\n"}, "unknown", id="userns-only"),
+        pytest.param(
+            {"init_environ": "container=oci\0"}, "unknown", id="unknown-container-env"
+        ),
+    ],
+)
+def test_detect_container(overrides: dict, runtime: str) -> None:
+    result = _nesting.analyze(_inputs(**overrides))
+    assert result["container_runtime"] == runtime
+    assert result["in_container"] is (runtime != "none")
+    assert result["evidence"]
+
+
+@pytest.mark.parametrize(
+    ("status", "privileged", "equivalent"),
+    [
+        pytest.param(FULL_STATUS, True, True, id="everything"),
+        pytest.param(
+            FULL_STATUS.replace("000001ffffffffff", "000001fffeffffff"),
+            False,
+            True,
+            id="bounding-lacks-sys-resource",
+        ),
+        pytest.param(
+            FULL_STATUS.replace("Seccomp:\t0", "Seccomp:\t2"),
+            False,
+            False,
+            id="seccomp-filter",
+        ),
+        pytest.param(
+            FULL_STATUS.replace(
+                "CapEff:\t000001ffffffffff", "CapEff:\t00000000a80425fb"
+            ),
+            False,
+            False,
+            id="effective-short",
+        ),
+        pytest.param(
+            "CapEff:\t00000000a82425fb\nCapBnd:\t00000000a82425fb\nSeccomp:\t0\n",
+            False,
+            False,
+            id="only-sys-admin-added",
+        ),
+    ],
+)
+def test_privileged_flags(status: str, privileged: bool, equivalent: bool) -> None:
+    result = _nesting.analyze(_inputs(status=status))
+    assert result["privileged"] is privileged
+    assert result["privileged_equivalent"] is equivalent
+
+
+def test_user_namespace_is_never_privileged() -> None:
+    result = _nesting.analyze(_inputs(uid_map="0 0 1\n"))
+    assert result["privileged"] is False and result["profile"] == "none"
+    assert any("user namespace" in reason for reason in result["reasons"])
+
+
+@pytest.mark.parametrize(
+    ("status", "version", "profile", "flags_include", "flags_exclude"),
+    [
+        pytest.param(
+            FULL_STATUS,
+            "v2",
+            "privileged",
+            ["--privileged", "--cgroupns=private"],
+            ["--cap-add=ALL"],
+            id="complete-v2",
+        ),
+        pytest.param(
+            FULL_STATUS,
+            "hybrid",
+            "privileged",
+            [
+                "--privileged",
+                "--cgroupns=host",
+                "--volume=/sys/fs/cgroup:/sys/fs/cgroup:rw",
+            ],
+            [],
+            id="complete-hybrid",
+        ),
+        pytest.param(
+            FULL_STATUS.replace(
+                "CapBnd:\t000001ffffffffff", "CapBnd:\t000001fffeffffff"
+            ),
+            "v1",
+            "privileged-equivalent",
+            [
+                "--cap-add=ALL",
+                "--cap-drop=SYS_RESOURCE",
+                "--security-opt=systempaths=unconfined",
+                "--device-cgroup-rule=a *:* rwm",
+            ],
+            ["--privileged"],
+            id="short-bounding-v1",
+        ),
+        pytest.param(
+            FULL_STATUS.replace(
+                "CapBnd:\t000001ffffffffff", "CapBnd:\t000001ffffdfffff"
+            ),
+            "v2",
+            "none",
+            [],
+            ["--cap-add=ALL", "--privileged"],
+            id="no-sys-admin-in-bounding",
+        ),
+    ],
+)
+def test_recommendation(
+    status: str,
+    version: str,
+    profile: str,
+    flags_include: list[str],
+    flags_exclude: list[str],
+) -> None:
+    result = _nesting.analyze(
+        _inputs(status=status, cgroup_result={"cgroup_version": version, "reasons": []})
+    )
+    assert result["profile"] == profile
+    assert set(flags_include) <= set(result["recommended_run_flags"])
+    assert not set(flags_exclude) & set(result["recommended_run_flags"])
+    options = result["recommended_container_options"]
+    if profile == "none":
+        assert options == {}
+    else:
+        assert options["privileged"] is (profile == "privileged")
+        assert options["cgroupns_mode"] == ("private" if version == "v2" else "host")
+        assert options["volumes"] == (
+            [] if version == "v2" else ["/sys/fs/cgroup:/sys/fs/cgroup:rw"]
+        )
+
+
+def test_caps_unknown_to_the_engine_are_not_dropped() -> None:
+    status = FULL_STATUS.replace(
+        "CapBnd:\t000001ffffffffff", "CapBnd:\t0000003ffeffffff"
+    )
+    result = _nesting.analyze(_inputs(status=status))
+    assert result["recommended_container_options"]["cap_drop"] == ["SYS_RESOURCE"]
+    newer = _nesting.normalize_capabilities(
+        [
+            *(n[4:] for n in _nesting.ENGINE_CAPABILITIES_DEFAULT),
+            "PERFMON",
+            "BPF",
+            "CAP_CHECKPOINT_RESTORE",
+        ]
+    )
+    assert newer[1] is None
+    result = _nesting.analyze(_inputs(status=status), newer[0])
+    assert result["recommended_container_options"]["cap_drop"] == [
+        "SYS_RESOURCE",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    ]
+
+
+def test_normalize_capabilities_rejects_unknown_names() -> None:
+    names, error = _nesting.normalize_capabilities(["SYS_ADMIN", "FLY"])
+    assert (
+        names == ()
+        and error is not None
+        and "engine_capabilities" in error
+        and "'FLY'" in error
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "risk_ids"),
+    [
+        pytest.param({}, [], id="host-no-risks"),
+        pytest.param(
+            {
+                "cgroup": "4:memory:/docker/0123456789abcdef\n0::/\n",
+                "cgroup_result": {"cgroup_version": "hybrid", "reasons": []},
+            },
+            ["privileged", "no-lsm", "cgroup-v1-release-agent"],
+            id="privileged-v1-container",
+        ),
+        pytest.param(
+            {
+                "cgroup": "0::/docker/0123456789abcdef\n",
+                "apparmor_result": {
+                    "available": True,
+                    "current": {"profile": "docker-default", "mode": "enforce"},
+                },
+            },
+            ["privileged"],
+            id="privileged-v2-confined",
+        ),
+        pytest.param(
+            {
+                "mountinfo": "27 1 254:0 / / rw - ext4 /dev/vda rw\n80 27 254:0 /run/docker.sock /run/docker.sock rw - ext4 /dev/vda rw\n"
+            },
+            ["docker-socket-mounted"],
+            id="socket-on-host",
+        ),
+        pytest.param(
+            {
+                "cgroup": "0::/docker/0123456789abcdef\n",
+                "selinux_enforce": "1\n",
+                "attr_current": "system_u:system_r:container_t:s0:c1,c2\n",
+                "status": FULL_STATUS.replace("Seccomp:\t0", "Seccomp:\t2"),
+            },
+            [],
+            id="selinux-confined-filtered",
+        ),
+    ],
+)
+def test_risks(overrides: dict, risk_ids: list[str]) -> None:
+    result = _nesting.analyze(_inputs(**overrides))
+    assert [risk["id"] for risk in result["risks"]] == risk_ids
+    for risk in result["risks"]:
+        assert risk["severity"] in ("high", "medium", "low") and risk["message"]
+
+
+def test_missing_files_are_nulls_and_warnings(tmp_path: Path) -> None:
+    (tmp_path / "proc").mkdir()
+    result, warnings = _nesting.gather(
+        str(tmp_path / "proc"), str(tmp_path / "sys"), "self", str(tmp_path)
+    )
+    assert result["capabilities"] == {
+        "effective": None,
+        "bounding": None,
+        "missing_from_bounding": None,
+    }
+    assert (
+        result["privileged"] is None
+        and result["seccomp"] is None
+        and result["userns"]["uid_map"] is None
+    )
+    assert result["docker_socket_mounted"] is None
+    assert result["profile"] == "none" and result["can_nest_docker"] is False
+    assert any("status does not exist" in w for w in warnings)
