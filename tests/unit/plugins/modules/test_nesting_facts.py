@@ -1,0 +1,89 @@
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run nested.hosts.nesting_facts for real (ansible localhost -m) on captured trees and on this machine."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+from _run_module import FIXTURES, run_module, tree_args
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "host-debian12-hybrid-vm",
+        "docker-privileged-equivalent",
+        "podman-default",
+        "userns-unshare",
+    ],
+)
+def test_on_captured_tree(case: str) -> None:
+    expected = yaml.safe_load((FIXTURES / case / "expected.yml").read_text())["nesting"]
+    result = run_module("nesting_facts", tree_args(case, with_fs_root=True))
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["changed"] is False
+    for key in (
+        "in_container",
+        "container_runtime",
+        "profile",
+        "recommended_run_flags",
+        "recommended_container_options",
+        "can_nest_docker",
+    ):
+        assert result[key] == expected[key], key
+    assert (
+        result["capabilities"]["missing_from_bounding"]
+        == expected["missing_from_bounding"]
+    )
+
+
+def test_check_mode_gives_the_same_answer() -> None:
+    args = tree_args("systemd-node", with_fs_root=True)
+    assert (
+        run_module("nesting_facts", args, check=True)["recommended_run_flags"]
+        == run_module("nesting_facts", args)["recommended_run_flags"]
+    )
+
+
+def test_missing_file_warns(tmp_path) -> None:
+    (tmp_path / "proc").mkdir()
+    result = run_module(
+        "nesting_facts",
+        {
+            "proc_root": str(tmp_path / "proc"),
+            "sys_root": str(tmp_path / "sys"),
+            "fs_root": str(tmp_path),
+        },
+    )
+    assert result.get("failed") is not True
+    assert result["capabilities"]["effective"] is None
+    assert any("status does not exist" in w for w in result.get("warnings", []))
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        ({"proc_root": "/nonexistent/proc"}, ["proc_root", "/nonexistent/proc"]),
+        ({"fs_root": "/nonexistent/root"}, ["fs_root"]),
+        ({"pid": "one"}, ["pid"]),
+        ({"engine_capabilities": ["SYS_ADMIN", "FLY"]}, ["engine_capabilities", "FLY"]),
+    ],
+)
+def test_bad_input_fails_naming_the_parameter(args: dict, names: list[str]) -> None:
+    result = run_module("nesting_facts", args)
+    assert result["failed"] is True
+    for name in names:
+        assert name in result["msg"]
+
+
+@pytest.mark.skipif(
+    not os.path.isfile("/proc/self/status"), reason="needs a Linux /proc"
+)
+def test_live_machine_runs() -> None:
+    result = run_module("nesting_facts")
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["profile"] in ("privileged", "privileged-equivalent", "none")
+    assert isinstance(result["capabilities"]["bounding"], list)
