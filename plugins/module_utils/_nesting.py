@@ -36,6 +36,10 @@ HOST_EQUIVALENT_CAPABILITIES: tuple[str, ...] = (
     "CAP_DAC_READ_SEARCH",
     "CAP_NET_ADMIN",
 )
+_VAR_LIB_DOCKER_NOTE = (
+    "Give the container a volume at /var/lib/docker: on the container's own overlay root the inner dockerd "
+    "cannot use overlay2 and falls back to the slow vfs driver."
+)
 IDENTITY_MAP = [[0, 0, 4294967295]]
 SECCOMP_MODES = {"0": "disabled", "1": "strict", "2": "filter"}
 _DOCKER_ID = re.compile(r"(?:^|/)(?:docker[-/])([0-9a-f]{12,64})")
@@ -317,6 +321,7 @@ def recommend(
             device_cgroup_rules=[],
             unmask_system_paths=False,
         )
+        notes.append(_VAR_LIB_DOCKER_NOTE)
         return "privileged", ["--privileged", *cgroup_flags], options, notes
     drop = [name[len("CAP_") :] for name in missing if name in engine_capabilities]
     unknown = [name for name in missing if name not in engine_capabilities]
@@ -342,6 +347,7 @@ def recommend(
         device_cgroup_rules=["a *:* rwm"],
         unmask_system_paths=True,
     )
+    notes.append(_VAR_LIB_DOCKER_NOTE)
     notes.append(
         f"--privileged would fail here because the bounding set lacks {', '.join(missing)}; "
         "the privileged-equivalent flags grant everything else."

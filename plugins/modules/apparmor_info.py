@@ -15,7 +15,7 @@ description:
   - With O(expect_profile) it fails when that profile is not loaded (in O(expect_mode)), so a play can assert it.
   - Read-only. Every file is read below O(proc_root) and O(sys_root).
 author:
-  - nested.hosts contributors
+  - nested.hosts contributors !UNKNOWN
 extends_documentation_fragment:
   - nested.hosts.attributes
   - nested.hosts.attributes.info_module

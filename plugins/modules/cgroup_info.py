@@ -15,7 +15,7 @@ description:
     can create its own cgroups.
   - Read-only. Every file is read below O(proc_root) and O(sys_root).
 author:
-  - nested.hosts contributors
+  - nested.hosts contributors !UNKNOWN
 extends_documentation_fragment:
   - nested.hosts.attributes
   - nested.hosts.attributes.info_module

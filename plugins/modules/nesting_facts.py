@@ -17,7 +17,7 @@ description:
     privileged-equivalent set computed from the bounding set.
   - Read-only. Every file is read below O(proc_root), O(sys_root) and O(fs_root).
 author:
-  - nested.hosts contributors
+  - nested.hosts contributors !UNKNOWN
 extends_documentation_fragment:
   - nested.hosts.attributes
   - nested.hosts.attributes.info_module
