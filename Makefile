@@ -15,10 +15,10 @@ setup:
 	bash scripts/setup.sh
 
 demo: setup
-	ansible-playbook -i localhost, -c local playbooks/demo.yml
+	ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo.yml
 
 demo-clean: setup
-	ansible-playbook -i localhost, -c local playbooks/demo_clean.yml
+	ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo_clean.yml
 
 # The full suite. Each step stops the run on failure; pytest prints the summary line last.
 test: setup lint sanity docs-check
