@@ -33,6 +33,9 @@ COLUMNS = (
     ("risks", "risks"),
 )
 
+COLUMN_KEYS = tuple(column[0] for column in COLUMNS)
+COLUMN_TITLES = tuple(column[1] for column in COLUMNS)
+
 # Keys Ansible adds to a registered result; they are not facts about the level.
 _BOOKKEEPING = frozenset(
     {
@@ -356,10 +359,10 @@ def cell_text(row: Mapping[str, Any], key: str) -> str:
 
 def render_table(rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> str:
     """Plain-text table (fixed-width, ASCII) plus one summary line and any unreached levels."""
-    headers = [title for _, title in COLUMNS]
+    headers = list(COLUMN_TITLES)
     body = []
     for row in rows:
-        cells = [cell_text(row, key) for key, _ in COLUMNS]
+        cells = [cell_text(row, key) for key in COLUMN_KEYS]
         cells[0] = "  " * row["depth"] + cells[0] if row["parent"] else cells[0]
         body.append(cells)
     widths = [
@@ -401,7 +404,7 @@ def build_document(
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": GENERATOR,
-        "columns": [key for key, _ in COLUMNS],
+        "columns": list(COLUMN_KEYS),
         "summary": dict(summary),
         "rows": [dict(r) for r in rows],
     }
@@ -473,7 +476,7 @@ def render_html(
     parts.append('<table id="nesting-report">')
     parts.append(
         "<thead><tr>"
-        + "".join(f'<th scope="col">{_e(t)}</th>' for _, t in COLUMNS)
+        + "".join(f'<th scope="col">{_e(t)}</th>' for t in COLUMN_TITLES)
         + "</tr></thead>"
     )
     parts.append("<tbody>")
@@ -487,7 +490,7 @@ def render_html(
             f'<tr class="level {state}" data-host="{_e(row["host"])}" data-depth="{row["depth"]}"'
             f' data-can-nest="{_e(cell_text(row, "can_nest"))}">'
         )
-        for key, _ in COLUMNS:
+        for key in COLUMN_KEYS:
             text = cell_text(row, key)
             if key == "host" and row["depth"]:
                 inner = f'<span class="indent">{"&#8627; "}</span>{_e(text)}'

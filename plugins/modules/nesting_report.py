@@ -18,14 +18,14 @@ description:
     C(nested.hosts.verify) playbook gathers the records and calls it."
   - The documents hold no timestamp, so the same facts give the same files and a second run reports no change.
 author:
-  - nested.hosts contributors
+  - nested.hosts contributors !UNKNOWN
 extends_documentation_fragment:
   - nested.hosts.attributes
 attributes:
   check_mode:
     support: full
     details:
-      - Builds the report and returns RV(table), but writes no file; RV(changed) tells whether a file would change.
+      - Builds the report and returns RV(table), but writes no file; C(changed) tells whether a file would change.
   diff_mode:
     support: none
   idempotent:
