@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Time each module_utils parser of cgroup_info / apparmor_info / nesting_facts on the largest captured input.
@@ -47,7 +46,7 @@ def largest(pattern: str) -> Path | None:
 
 def best_per_call_us(func: Callable[[], object], repeat: int) -> float:
     timer = timeit.Timer(func)
-    number, _ = timer.autorange()
+    number = timer.autorange()[0]
     return min(timer.repeat(repeat=repeat, number=number)) / number * 1e6
 
 
@@ -138,7 +137,7 @@ def main() -> int:
         (name, source, best_per_call_us(func, args.repeat))
         for name, source, func in cases
     ]
-    fastest = min(us for _, _, us in results)
+    fastest = min(result[2] for result in results)
     print(f"{'parser':30} {'µs/call':>10} {'x fastest':>10}  input")
     for name, source, us in results:
         print(f"{name:30} {us:10.2f} {us / fastest:10.1f}  {source}")
