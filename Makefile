@@ -25,7 +25,7 @@ test: setup lint sanity docs-check
 	pytest -rs -p no:cacheprovider tests/unit tests/integration $(PYTEST_ARGS)
 
 lint:
-	ruff check plugins tests benchmarks
+	ruff check plugins tests benchmarks scripts
 	ansible-lint --profile production --offline
 
 sanity:
