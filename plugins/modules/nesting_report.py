@@ -26,6 +26,7 @@ attributes:
     support: full
     details:
       - Builds the report and returns RV(table), but writes no file; C(changed) tells whether a file would change.
+      - A missing directory is not an error in check mode (an earlier task may be about to create it).
   diff_mode:
     support: none
   idempotent:
@@ -215,18 +216,17 @@ def _check_target(module: AnsibleModule, option: str) -> None:
     if path is None:
         return
     if os.path.isdir(path):
-        module.fail_json(
-            msg=f"{option} {path} is a directory; give the full file name, for example {path}/report.json"
-        )
+        module.fail_json(msg=f"{option} {path} is a directory; give the full file name, for example {path}/report.json")
     parent = os.path.dirname(path) or "."
-    if not os.path.isdir(parent):
-        module.fail_json(
-            msg=f"{option}: directory {parent} does not exist; create it first or choose another path"
-        )
+    # In check mode an earlier task that would create the directory did not run: not an error.
+    if not os.path.isdir(parent) and not module.check_mode:
+        module.fail_json(msg=f"{option}: directory {parent} does not exist; create it first or choose another path")
 
 
 def _write(module: AnsibleModule, path: str, text: str) -> bool:
     data = text.encode("utf-8")
+    if not os.path.isdir(os.path.dirname(path) or "."):
+        return True  # check mode only (see _check_target): the file would be created
     try:
         with open(path, "rb") as handle:
             if handle.read() == data:
@@ -235,9 +235,7 @@ def _write(module: AnsibleModule, path: str, text: str) -> bool:
         pass
     if module.check_mode:
         return True
-    fd, tmp = tempfile.mkstemp(
-        prefix=".nesting_report.", dir=os.path.dirname(path) or "."
-    )
+    fd, tmp = tempfile.mkstemp(prefix=".nesting_report.", dir=os.path.dirname(path) or ".")
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     os.chmod(tmp, 0o644)

@@ -21,14 +21,10 @@ from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.report_cas
     chain_records,
 )
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[4] / "docs" / "report.schema.json").read_text()
-)
+SCHEMA = json.loads((Path(__file__).resolve().parents[4] / "docs" / "report.schema.json").read_text())
 
 
-def run_module(
-    capsys: pytest.CaptureFixture[str], check_mode: bool = False, **args: Any
-) -> dict:
+def run_module(capsys: pytest.CaptureFixture[str], check_mode: bool = False, **args: Any) -> dict:
     args = dict(args)
     if check_mode:
         args["_ansible_check_mode"] = True
@@ -56,10 +52,7 @@ def test_writes_both_files_then_reports_no_change(capsys, tmp_path: Path) -> Non
         "nh-dind",
         "nh-c3",
     ]
-    assert (
-        document["summary"]["max_depth"] == 3
-        and document["summary"]["all_can_nest"] is True
-    )
+    assert document["summary"]["max_depth"] == 3 and document["summary"]["all_can_nest"] is True
     assert '<table id="nesting-report">' in Path(paths["html_path"]).read_text()
     assert first["summary"]["max_depth"] == 3
     assert [r["host"] for r in first["rows"]] == [
@@ -91,14 +84,19 @@ def test_changed_when_facts_change(capsys, tmp_path: Path) -> None:
 
 def test_check_mode_writes_nothing(capsys, tmp_path: Path) -> None:
     path = tmp_path / "report.html"
-    result = run_module(
-        capsys, check_mode=True, records=chain_records(), html_path=str(path)
-    )
+    result = run_module(capsys, check_mode=True, records=chain_records(), html_path=str(path))
     assert result["changed"] is True
     assert result["files"]["html"]["changed"] is True
     assert not path.exists()
     assert "nh-c3" in result["table"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_mode_tolerates_a_directory_not_created_yet(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "later" / "report.json"
+    result = run_module(capsys, check_mode=True, records=chain_records(), json_path=str(path))
+    assert result["changed"] is True and result["files"]["json"]["changed"] is True
+    assert not (tmp_path / "later").exists()
 
 
 def test_no_paths_only_returns_table(capsys) -> None:
@@ -125,16 +123,9 @@ def test_no_paths_only_returns_table(capsys) -> None:
         "html-path-is-dir",
     ],
 )
-def test_bad_input_fails_and_writes_nothing(
-    capsys, tmp_path: Path, args: dict, message: str
-) -> None:
+def test_bad_input_fails_and_writes_nothing(capsys, tmp_path: Path, args: dict, message: str) -> None:
     full = {"records": chain_records(), "json_path": str(tmp_path / "ok.json")}
-    full.update(
-        {
-            k: v.replace("{tmp}", str(tmp_path)) if isinstance(v, str) else v
-            for k, v in args.items()
-        }
-    )
+    full.update({k: v.replace("{tmp}", str(tmp_path)) if isinstance(v, str) else v for k, v in args.items()})
     result = run_module(capsys, **full)
     assert result["failed"] is True
     assert message.replace("{tmp}", str(tmp_path)) in result["msg"]
@@ -145,9 +136,7 @@ def test_real_module_through_ansible(tmp_path: Path) -> None:
     """The module as a user runs it: ansible ad hoc on localhost, arguments as JSON."""
     ansible = Path(sys.executable).with_name("ansible")
     if not ansible.exists() and shutil.which("ansible") is None:
-        pytest.skip(
-            "the ansible command is not installed next to this Python or on PATH"
-        )
+        pytest.skip("the ansible command is not installed next to this Python or on PATH")
     args = {"records": chain_records(), "json_path": str(tmp_path / "report.json")}
     env = dict(
         os.environ,
