@@ -58,18 +58,12 @@ class ReportInputError(ValueError):
 
 
 def _clean_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        k: v
-        for k, v in facts.items()
-        if k not in _BOOKKEEPING and not str(k).startswith("_ansible")
-    }
+    return {k: v for k, v in facts.items() if k not in _BOOKKEEPING and not str(k).startswith("_ansible")}
 
 
 def _depth(value: Any, where: str) -> int:
     if isinstance(value, bool):
-        raise ReportInputError(
-            f"{where}.depth is a boolean; set it to a whole number >= 0 (0 for a real host)"
-        )
+        raise ReportInputError(f"{where}.depth is a boolean; set it to a whole number >= 0 (0 for a real host)")
     if isinstance(value, int):
         depth = value
     elif isinstance(value, str) and value.strip().isdigit():
@@ -80,35 +74,25 @@ def _depth(value: Any, where: str) -> int:
             "nested_hosts_depth for a nested level)"
         )
     if depth < 0:
-        raise ReportInputError(
-            f"{where}.depth is {depth}; set it to a whole number >= 0"
-        )
+        raise ReportInputError(f"{where}.depth is {depth}; set it to a whole number >= 0")
     return depth
 
 
 def validate_records(records: Any) -> list[dict[str, Any]]:
     """Check and normalise the records; raise ReportInputError on the first bad one."""
     if not isinstance(records, (list, tuple)):
-        raise ReportInputError(
-            f"records must be a list of mappings, got {type(records).__name__}"
-        )
+        raise ReportInputError(f"records must be a list of mappings, got {type(records).__name__}")
     if not records:
-        raise ReportInputError(
-            "records is empty; pass one record per level ({host, depth, facts})"
-        )
+        raise ReportInputError("records is empty; pass one record per level ({host, depth, facts})")
     seen: dict[str, int] = {}
     out: list[dict[str, Any]] = []
     for index, record in enumerate(records):
         where = f"records[{index}]"
         if not isinstance(record, Mapping):
-            raise ReportInputError(
-                f"{where} is a {type(record).__name__}; each record must be a mapping"
-            )
+            raise ReportInputError(f"{where} is a {type(record).__name__}; each record must be a mapping")
         host = record.get("host")
         if not isinstance(host, str) or not host.strip():
-            raise ReportInputError(
-                f"{where}.host is missing or empty; set it to the inventory name of the level"
-            )
+            raise ReportInputError(f"{where}.host is missing or empty; set it to the inventory name of the level")
         if host in seen:
             raise ReportInputError(
                 f"{where}.host {host!r} repeats records[{seen[host]}].host; give each level one record"
@@ -120,19 +104,11 @@ def validate_records(records: Any) -> list[dict[str, Any]]:
             raise ReportInputError(
                 f"{where}.facts is a {type(facts).__name__}; pass the nesting_facts result (a mapping) or null"
             )
-        if facts is not None and any(
-            facts.get(k) for k in ("failed", "unreachable", "skipped")
-        ):
+        if facts is not None and any(facts.get(k) for k in ("failed", "unreachable", "skipped")):
             # A registered result of a failed, unreachable or skipped task is not a set of facts.
-            state = next(
-                k for k in ("unreachable", "failed", "skipped") if facts.get(k)
-            )
+            state = next(k for k in ("unreachable", "failed", "skipped") if facts.get(k))
             message = facts.get("msg")
-            error = (
-                f"nesting_facts {state}: {message}"
-                if message
-                else (error or f"nesting_facts {state}")
-            )
+            error = f"nesting_facts {state}: {message}" if message else (error or f"nesting_facts {state}")
             facts = None
         if facts is None and not error:
             raise ReportInputError(
@@ -145,9 +121,7 @@ def validate_records(records: Any) -> list[dict[str, Any]]:
             )
         method = record.get("method")
         if method is not None and not isinstance(method, str):
-            raise ReportInputError(
-                f"{where}.method is a {type(method).__name__}; set it to a method name or null"
-            )
+            raise ReportInputError(f"{where}.method is a {type(method).__name__}; set it to a method name or null")
         out.append(
             {
                 "host": host,
@@ -180,9 +154,7 @@ def _tree_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return
         visited.add(node["host"])
         ordered.append(node)
-        for child in sorted(
-            children.get(node["host"], []), key=lambda c: (c["depth"], c["host"])
-        ):
+        for child in sorted(children.get(node["host"], []), key=lambda c: (c["depth"], c["host"])):
             walk(child)
 
     for root in sorted(roots, key=lambda r: (r["depth"], r["host"])):
@@ -271,17 +243,13 @@ def build_row(record: Mapping[str, Any]) -> dict[str, Any]:
         devices_hierarchy=_devices_hierarchy(cgroup),
         cgroupns=cgroup.get("cgroupns"),
         apparmor_profile=_apparmor_profile(apparmor),
-        capabilities_missing=sorted(
-            str(c) for c in (caps.get("missing_from_bounding") or [])
-        ),
+        capabilities_missing=sorted(str(c) for c in (caps.get("missing_from_bounding") or [])),
         effective_missing=sorted(set(bounding) - set(effective)),
         profile=facts.get("profile"),
         can_nest=can_nest if isinstance(can_nest, bool) else None,
         reasons=[str(r) for r in (facts.get("reasons") or [])],
         risks=risks,
-        recommended_run_flags=[
-            str(f) for f in (facts.get("recommended_run_flags") or [])
-        ],
+        recommended_run_flags=[str(f) for f in (facts.get("recommended_run_flags") or [])],
         facts=facts,
     )
     return row
@@ -303,17 +271,13 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "all_can_nest": bool(rows) and all(r["can_nest"] is True for r in rows),
         "cannot_nest": [r["host"] for r in rows if r["can_nest"] is not True],
         "unreached": [r["host"] for r in rows if r["facts"] is None],
-        "risk_counts": {
-            k: risk_counts[k] for k in sorted(risk_counts, key=_severity_rank)
-        },
+        "risk_counts": {k: risk_counts[k] for k in sorted(risk_counts, key=_severity_rank)},
     }
 
 
 def _severity_rank(severity: str) -> tuple:
     return (
-        _SEVERITY_ORDER.index(severity)
-        if severity in _SEVERITY_ORDER
-        else len(_SEVERITY_ORDER),
+        _SEVERITY_ORDER.index(severity) if severity in _SEVERITY_ORDER else len(_SEVERITY_ORDER),
         severity,
     )
 
@@ -347,9 +311,7 @@ def cell_text(row: Mapping[str, Any], key: str) -> str:
     if key == "can_nest":
         return {True: "yes", False: "NO"}.get(row["can_nest"], "?")
     if key == "risks":
-        return ",".join(r["id"] for r in row["risks"]) or (
-            "-" if row["facts"] is not None else "?"
-        )
+        return ",".join(r["id"] for r in row["risks"]) or ("-" if row["facts"] is not None else "?")
     if key == "runtime":
         runtime = row["runtime"] or "?"
         return f"{runtime}/{row['method']}" if row["method"] else runtime
@@ -365,10 +327,7 @@ def render_table(rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) 
         cells = [cell_text(row, key) for key in COLUMN_KEYS]
         cells[0] = "  " * row["depth"] + cells[0] if row["parent"] else cells[0]
         body.append(cells)
-    widths = [
-        max(len(h), *(len(r[i]) for r in body)) if body else len(h)
-        for i, h in enumerate(headers)
-    ]
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
@@ -384,22 +343,16 @@ def render_table(rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) 
     for row in rows:
         if row["can_nest"] is not True:
             out.append(
-                f"{row['host']} cannot nest Docker:"
-                if row["facts"] is not None
-                else f"{row['host']} not reached:"
+                f"{row['host']} cannot nest Docker:" if row["facts"] is not None else f"{row['host']} not reached:"
             )
-            out.extend(
-                f"  - {reason}" for reason in (row["reasons"] or ["no reason given"])
-            )
+            out.extend(f"  - {reason}" for reason in (row["reasons"] or ["no reason given"]))
     return "\n".join(out) + "\n"
 
 
 # ---------------------------------------------------------------- documents
 
 
-def build_document(
-    rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]
-) -> dict[str, Any]:
+def build_document(rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> dict[str, Any]:
     """The report.json document (schema: docs/report.schema.json)."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -411,10 +364,7 @@ def build_document(
 
 
 def render_json(document: Mapping[str, Any]) -> str:
-    return (
-        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-        + "\n"
-    )
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
 
 
 _CSS = """
@@ -469,23 +419,13 @@ def render_html(
         f'<div>all levels can nest Docker<b id="all-can-nest">{"yes" if summary["all_can_nest"] else "no"}</b></div>',
     ]
     for severity, count in summary["risk_counts"].items():
-        parts.append(
-            f'<div>{_e(severity)} risks<b class="sev-{_e(severity)}">{count}</b></div>'
-        )
+        parts.append(f'<div>{_e(severity)} risks<b class="sev-{_e(severity)}">{count}</b></div>')
     parts.append("</div>")
     parts.append('<table id="nesting-report">')
-    parts.append(
-        "<thead><tr>"
-        + "".join(f'<th scope="col">{_e(t)}</th>' for t in COLUMN_TITLES)
-        + "</tr></thead>"
-    )
+    parts.append("<thead><tr>" + "".join(f'<th scope="col">{_e(t)}</th>' for t in COLUMN_TITLES) + "</tr></thead>")
     parts.append("<tbody>")
     for row in rows:
-        state = (
-            "unreached"
-            if row["facts"] is None
-            else ("yes" if row["can_nest"] is True else "no")
-        )
+        state = "unreached" if row["facts"] is None else ("yes" if row["can_nest"] is True else "no")
         parts.append(
             f'<tr class="level {state}" data-host="{_e(row["host"])}" data-depth="{row["depth"]}"'
             f' data-can-nest="{_e(cell_text(row, "can_nest"))}">'
@@ -503,11 +443,7 @@ def render_html(
                 inner = f'<span title="{_e(", ".join(row["capabilities_missing"]))}">{_e(text)}</span>'
             else:
                 inner = _e(text)
-            indent = (
-                f' style="padding-left:{0.5 + row["depth"]:.1f}rem"'
-                if key == "host"
-                else ""
-            )
+            indent = f' style="padding-left:{0.5 + row["depth"]:.1f}rem"' if key == "host" else ""
             parts.append(f'<td class="{key}"{indent}>{inner}</td>')
         parts.append("</tr>")
     parts.append("</tbody></table>")
@@ -521,9 +457,7 @@ def render_html(
             parts.append(f"<p>No facts: {_e(row['error'])}</p>")
         if row["reasons"]:
             parts.append(
-                "<p>Why it cannot nest:</p><ul>"
-                + "".join(f"<li>{_e(r)}</li>" for r in row["reasons"])
-                + "</ul>"
+                "<p>Why it cannot nest:</p><ul>" + "".join(f"<li>{_e(r)}</li>" for r in row["reasons"]) + "</ul>"
             )
         if row["risks"]:
             parts.append(
@@ -537,9 +471,7 @@ def render_html(
         if row["capabilities_missing"]:
             parts.append(
                 "<p>Missing from the bounding set: "
-                + ", ".join(
-                    f"<code>{_e(c)}</code>" for c in row["capabilities_missing"]
-                )
+                + ", ".join(f"<code>{_e(c)}</code>" for c in row["capabilities_missing"])
                 + "</p>"
             )
         if row["recommended_run_flags"]:
@@ -548,9 +480,7 @@ def render_html(
                 f"<p>Flags for a nested container started here ({_e(row['profile'] or 'profile unknown')}):</p><pre><code>{_e(flags)}</code></pre>"
             )
         parts.append("</details>")
-    parts.append(
-        "<p><small>Generated by nested.hosts.nesting_report; the same data is in report.json.</small></p>"
-    )
+    parts.append("<p><small>Generated by nested.hosts.nesting_report; the same data is in report.json.</small></p>")
     parts.append("</body>")
     parts.append("</html>")
     return "\n".join(parts) + "\n"

@@ -38,9 +38,7 @@ def _chromium() -> str | None:
     return None
 
 
-def _run_chromium(
-    binary: str, profile: Path, *args: str
-) -> subprocess.CompletedProcess:
+def _run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             binary,
@@ -113,9 +111,7 @@ class _TableReader(HTMLParser):
 def chromium() -> str:
     binary = _chromium()
     if binary is None:
-        pytest.skip(
-            "headless Chromium is not installed (apt-get install chromium); cannot render report.html"
-        )
+        pytest.skip("headless Chromium is not installed (apt-get install chromium); cannot render report.html")
     return binary
 
 
@@ -150,9 +146,7 @@ def test_report_html_renders_table_in_chromium(chromium: str, tmp_path: Path) ->
     reader = _TableReader()
     reader.feed(dom)
     assert reader.headers == list(_report.COLUMN_TITLES)
-    assert [r["attrs"]["data-host"] for r in reader.rows] == [
-        r["host"] for r in report["rows"]
-    ]
+    assert [r["attrs"]["data-host"] for r in reader.rows] == [r["host"] for r in report["rows"]]
     assert [r["attrs"]["data-host"] for r in reader.rows] == [
         "localhost",
         "nh-node1",

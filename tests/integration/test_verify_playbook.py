@@ -49,9 +49,7 @@ def _run(tmp_path: Path) -> subprocess.CompletedProcess:
 
 
 def _task_status(output: str, task: str) -> str:
-    match = re.search(
-        rf"TASK \[{re.escape(task)}\][^\n]*\n(\w+): \[localhost\]", output
-    )
+    match = re.search(rf"TASK \[{re.escape(task)}\][^\n]*\n(\w+): \[localhost\]", output)
     assert match, f"task {task!r} not found in output:\n{output[-3000:]}"
     return match.group(1)
 
@@ -60,9 +58,7 @@ def test_verify_playbook_writes_report_then_changes_nothing(tmp_path: Path) -> N
     first = _run(tmp_path)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
     assert _task_status(first.stdout, "Write report.json and report.html") == "changed"
-    assert re.search(
-        r'"host +depth +runtime +cgroup +devices hierarchy +cgroupns', first.stdout
-    )
+    assert re.search(r'"host +depth +runtime +cgroup +devices hierarchy +cgroupns', first.stdout)
     assert re.search(r'"localhost +0 +\S+', first.stdout)
 
     report_json = tmp_path / "reports" / "report.json"
@@ -80,6 +76,4 @@ def test_verify_playbook_writes_report_then_changes_nothing(tmp_path: Path) -> N
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
     assert _task_status(second.stdout, "Write report.json and report.html") == "ok"
     assert (report_json.read_bytes(), report_html.read_bytes()) == before
-    print(
-        f"verify.yml on this machine: {row['host']} cgroup {row['cgroup_version']}, can_nest {row['can_nest']}"
-    )
+    print(f"verify.yml on this machine: {row['host']} cgroup {row['cgroup_version']}, can_nest {row['can_nest']}")

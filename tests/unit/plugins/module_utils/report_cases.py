@@ -113,11 +113,7 @@ def facts(
     risks: list[dict[str, str]] | None = None,
     flags: list[str] | None = None,
 ) -> dict[str, Any]:
-    bounding = (
-        [c for c in ALL_CAPS if c != "CAP_SYS_RESOURCE"]
-        if bounding is None
-        else bounding
-    )
+    bounding = [c for c in ALL_CAPS if c != "CAP_SYS_RESOURCE"] if bounding is None else bounding
     effective = list(bounding) if effective is None else effective
     return {
         "changed": False,
@@ -154,14 +150,10 @@ def facts(
         },
         "can_nest_docker": can_nest,
         "reasons": reasons or [],
-        "risks": risks
-        if risks is not None
-        else [copy.deepcopy(RISK_RELEASE_AGENT), copy.deepcopy(RISK_NO_LSM)],
+        "risks": risks if risks is not None else [copy.deepcopy(RISK_RELEASE_AGENT), copy.deepcopy(RISK_NO_LSM)],
         "recommended_run_flags": flags if flags is not None else list(EQUIV_FLAGS),
         "profile": "privileged-equivalent",
-        "invocation": {
-            "module_args": {"proc_root": "/proc", "sys_root": "/sys", "pid": "self"}
-        },
+        "invocation": {"module_args": {"proc_root": "/proc", "sys_root": "/sys", "pid": "self"}},
     }
 
 

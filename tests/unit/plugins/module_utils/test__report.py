@@ -19,9 +19,7 @@ from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.report_cas
     facts,
 )
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[4] / "docs" / "report.schema.json").read_text()
-)
+SCHEMA = json.loads((Path(__file__).resolve().parents[4] / "docs" / "report.schema.json").read_text())
 
 # ----------------------------------------------------------------------------- good input
 # id, records, expected host order, expected cells per host (subset), expected summary (subset)
@@ -200,12 +198,8 @@ GOOD_CASES: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize(
-    "case_id,records,order,cells,summary", GOOD_CASES, ids=[c[0] for c in GOOD_CASES]
-)
-def test_report_rows_cells_summary(
-    case_id: str, records: list, order: list, cells: dict, summary: dict
-) -> None:
+@pytest.mark.parametrize("case_id,records,order,cells,summary", GOOD_CASES, ids=[c[0] for c in GOOD_CASES])
+def test_report_rows_cells_summary(case_id: str, records: list, order: list, cells: dict, summary: dict) -> None:
     report = _report.build_report(copy.deepcopy(records))
     assert [r["host"] for r in report["rows"]] == order
     by_host = {r["host"]: r for r in report["rows"]}
@@ -216,16 +210,12 @@ def test_report_rows_cells_summary(
         assert report["summary"][key] == value, key
     # report.json matches the published schema and round-trips to the same document
     jsonschema.validate(json.loads(report["json"]), SCHEMA)
-    assert json.loads(report["json"]) == json.loads(
-        json.dumps(report["document"], default=str)
-    )
+    assert json.loads(report["json"]) == json.loads(json.dumps(report["document"], default=str))
     # the terminal table has the header, one line per level and the summary line
     lines = report["table"].splitlines()
     assert lines[0].split()[:3] == ["host", "depth", "runtime"]
     for host in order:
-        assert any(
-            line.strip().startswith(host) for line in lines[2 : 2 + len(order)]
-        ), host
+        assert any(line.strip().startswith(host) for line in lines[2 : 2 + len(order)]), host
     assert f"levels: {len(order)}," in report["table"]
 
 
@@ -260,10 +250,7 @@ def test_unreached_levels_say_why() -> None:
         "broke": "nesting_facts failed: proc_root /x does not exist",
         "unreach": "nesting_facts unreachable: Failed to connect",
     }
-    assert (
-        "unreach not reached:\n  - no facts: nesting_facts unreachable: Failed to connect"
-        in report["table"]
-    )
+    assert "unreach not reached:\n  - no facts: nesting_facts unreachable: Failed to connect" in report["table"]
 
 
 def test_report_is_deterministic() -> None:
@@ -287,9 +274,7 @@ def test_table_aligns_columns_and_explains_failures() -> None:
             "host": "plain",
             "depth": 1,
             "parent": "h",
-            "facts": facts(
-                can_nest=False, reasons=["CAP_SYS_ADMIN is not in the bounding set."]
-            ),
+            "facts": facts(can_nest=False, reasons=["CAP_SYS_ADMIN is not in the bounding set."]),
         },
     ]
     table = _report.build_report(records)["table"]
@@ -324,11 +309,7 @@ def test_html_is_self_contained_and_escaped() -> None:
     page = _report.build_report(records)["html"]
     parsed = _Collector()
     parsed.feed(page)
-    assert (
-        "script" not in parsed.tags
-        and "img" not in parsed.tags
-        and "link" not in parsed.tags
-    )
+    assert "script" not in parsed.tags and "img" not in parsed.tags and "link" not in parsed.tags
     for attrs in parsed.attrs:
         for name in ("src", "href"):
             assert name not in attrs, attrs
@@ -398,12 +379,8 @@ BAD_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "case_id,records,message", BAD_CASES, ids=[c[0] for c in BAD_CASES]
-)
-def test_bad_records_fail_with_one_clear_message(
-    case_id: str, records: Any, message: str
-) -> None:
+@pytest.mark.parametrize("case_id,records,message", BAD_CASES, ids=[c[0] for c in BAD_CASES])
+def test_bad_records_fail_with_one_clear_message(case_id: str, records: Any, message: str) -> None:
     with pytest.raises(_report.ReportInputError) as err:
         _report.build_report(records)
     assert message in str(err.value)
