@@ -100,11 +100,16 @@ def gather(
     security_dir = os.path.join(sys_root, "kernel", "security", "apparmor")
     module_dir = os.path.join(sys_root, "module", "apparmor")
     available = os.path.isdir(security_dir) or os.path.isdir(module_dir)
+    own_label = read_text(proc_root, pid, "attr", "apparmor", "current")
+    if not available and (own_label.text or "").replace("\0", "").strip():
+        # Only a running AppArmor answers in attr/apparmor/current (it is EINVAL otherwise), so a
+        # label there proves AppArmor even where /sys shows nothing of it (e.g. securityfs unmounted).
+        available = True
     enabled = profiles = current = None
     if available:
         enabled_read = read_text(module_dir, "parameters", "enabled")
         profiles_read = read_text(security_dir, "profiles")
-        current_read = read_text(proc_root, pid, "attr", "apparmor", "current")
+        current_read = own_label
         if current_read.text is None:
             current_read = read_text(proc_root, pid, "attr", "current")
         for item in (enabled_read, profiles_read, current_read):

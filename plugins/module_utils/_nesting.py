@@ -176,6 +176,12 @@ def detect_container(
             "the root filesystem is an overlay whose layers live under a Docker data root."
         )
         docker_strong = True
+    apparmor_current = (inputs.apparmor_result or {}).get("current") or {}
+    if apparmor_current.get("profile") == "docker-default":
+        evidence.append(
+            "the process is confined by the AppArmor profile docker-default, which dockerd applies to containers."
+        )
+        docker_strong = True
     if inputs.dockerenv:
         if docker_strong:
             evidence.append("/.dockerenv exists.")

@@ -137,6 +137,30 @@ def test_confined_container_falls_back_to_attr_current(tmp_path: Path) -> None:
     assert any("profiles does not exist" in w for w in warnings)
 
 
+@pytest.mark.parametrize(
+    ("label", "available"),
+    [
+        pytest.param("docker-default (enforce)\n", True, id="label-proves-apparmor"),
+        pytest.param("", False, id="empty-label-proves-nothing"),
+    ],
+)
+def test_label_without_sys_files(tmp_path: Path, label: str, available: bool) -> None:
+    """Inside a container securityfs is often not mounted: the process's own AppArmor label still counts."""
+    attr = tmp_path / "proc" / "self" / "attr" / "apparmor"
+    attr.mkdir(parents=True)
+    (attr / "current").write_text(label)
+    result, warnings = _apparmor.gather(
+        str(tmp_path / "proc"), str(tmp_path / "sys"), "self"
+    )
+    assert result["available"] is available
+    if available:
+        assert result["current"] == {"profile": "docker-default", "mode": "enforce"}
+        assert result["enabled"] is None and result["profiles"] is None
+        assert any("parameters/enabled does not exist" in w for w in warnings)
+    else:
+        assert result["current"] is None and warnings == []
+
+
 def test_empty_attr_current_is_unconfined(tmp_path: Path) -> None:
     proc, sys = _tree(tmp_path, "", "")
     result, _ = _apparmor.gather(proc, sys, "self")

@@ -102,6 +102,16 @@ def _inputs(**overrides: object) -> _nesting.Inputs:
             "sysbox",
             id="sysboxfs-mount",
         ),
+        pytest.param(
+            {
+                "apparmor_result": {
+                    "available": True,
+                    "current": {"profile": "docker-default", "mode": "enforce"},
+                }
+            },
+            "docker",
+            id="docker-default-apparmor-label",
+        ),
         pytest.param({"containerenv": True}, "podman", id="containerenv"),
         pytest.param({"init_environ": "container=lxc\0"}, "lxc", id="lxc-env"),
         pytest.param(
