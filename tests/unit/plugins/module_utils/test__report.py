@@ -314,6 +314,10 @@ def test_html_is_self_contained_and_escaped() -> None:
         for name in ("src", "href"):
             assert name not in attrs, attrs
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;" in page
+    # the full facts of each level are embedded as escaped JSON text
+    assert page.count('<details class="facts">') == 4
+    assert "&quot;container_runtime&quot;: &quot;docker&quot;" in page
+    assert "&quot;&gt;&lt;img src=http://example.invalid/x&gt;" in page
     assert not re.search(r"url\(", page)
     assert [r["data-host"] for r in parsed.rows] == [
         evil,
