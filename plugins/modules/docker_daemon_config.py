@@ -21,16 +21,21 @@ description:
     each answer. The module never signals or restarts dockerd itself.
 author:
   - nested.hosts maintainers
+extends_documentation_fragment:
+  - nested.hosts.attributes
 attributes:
   check_mode:
     support: full
-    description: Computes the result and the diff without writing.
+    details:
+      - Computes the result, the restart/reload answer and the diff without writing.
   diff_mode:
     support: full
-    description: Shows the file before and after as indented JSON.
+    details:
+      - Shows the file before and after as indented JSON.
   idempotent:
     support: full
-    description: A second run with the same options reports no change.
+    details:
+      - An unchanged result is never rewritten (the file keeps its inode and modification time).
 options:
   path:
     description: The daemon.json file. Its directory must exist.

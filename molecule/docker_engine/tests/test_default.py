@@ -48,43 +48,43 @@ def test_daemon_json_keeps_foreign_runtime_and_has_role_options(host) -> None:
 
 def test_a_container_runs_inside(host) -> None:
     if host.run(f"docker image inspect {INNER_IMAGE}").rc != 0:
-        pytest.fail(
-            f"{INNER_IMAGE} is missing; the side_effect step builds it from the node's own binaries"
-        )
-    run = host.run(
-        f"docker run --rm {INNER_IMAGE} /usr/bin/dash -c 'read line </proc/self/cgroup; echo $line'"
-    )
+        pytest.fail(f"{INNER_IMAGE} is missing; the side_effect step builds it from the node's own binaries")
+    run = host.run(f"docker run --rm {INNER_IMAGE} /usr/bin/dash -c 'read line </proc/self/cgroup; echo $line'")
     assert run.rc == 0, run.stderr
     assert re.match(r"^\d+:", run.stdout.strip()), run.stdout
 
 
 def test_check_mode_on_converged_host_changes_nothing(host) -> None:
-    inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
-    if not inventory:
-        pytest.skip(
-            "MOLECULE_INVENTORY_FILE is not set: this check needs Molecule's inventory"
-        )
     before = host.file("/etc/docker/daemon.json").content_string
     pid_before = host.file("/var/run/docker.pid").content_string
+    proc, recap = _run_playbook_check("converge.yml")
+    assert proc.returncode == 0 and recap, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert (recap.group(1), recap.group(2)) == ("0", "0"), proc.stdout[-3000:]
+    assert host.file("/etc/docker/daemon.json").content_string == before
+    assert host.file("/var/run/docker.pid").content_string == pid_before
+
+
+def _run_playbook_check(playbook: str) -> tuple[subprocess.CompletedProcess, re.Match | None]:
+    inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
+    if not inventory:
+        pytest.skip("MOLECULE_INVENTORY_FILE is not set: this check needs Molecule's inventory")
     proc = subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            inventory,
-            str(SCENARIO / "converge.yml"),
-            "--check",
-            "--diff",
-        ],
+        ["ansible-playbook", "-i", inventory, str(SCENARIO / playbook), "--check", "--diff"],
         capture_output=True,
         text=True,
         check=False,
         env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
     )
-    recap = re.search(
-        r"nhtest-engine-molecule\s*:\s*ok=\d+\s+changed=(\d+).*failed=(\d+)",
-        proc.stdout,
-    )
+    recap = re.search(r"nhtest-engine-molecule\s*:\s*ok=\d+\s+changed=(\d+).*failed=(\d+)", proc.stdout)
+    return proc, recap
+
+
+def test_docker_source_previews_in_check_mode_and_changes_nothing(host) -> None:
+    proc, recap = _run_playbook_check("check_docker_source.yml")
     assert proc.returncode == 0 and recap, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert (recap.group(1), recap.group(2)) == ("0", "0"), proc.stdout[-3000:]
-    assert host.file("/etc/docker/daemon.json").content_string == before
-    assert host.file("/var/run/docker.pid").content_string == pid_before
+    assert int(recap.group(1)) > 0 and recap.group(2) == "0", proc.stdout[-3000:]
+    assert "would download https://download.docker.com/linux/debian/gpg" in proc.stdout
+    assert "would install docker-ce, docker-ce-cli, containerd.io" in proc.stdout
+    assert not host.file("/etc/apt/keyrings/docker.asc").exists
+    assert not host.file("/etc/apt/sources.list.d/docker.sources").exists
+    assert not host.package("docker-ce").is_installed
