@@ -6,7 +6,9 @@ A temporary ``ansible_collections/nested/hosts`` link to the checkout is put fir
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +22,7 @@ def _link_collection() -> str:
     parent = root / "ansible_collections" / "nested"
     parent.mkdir(parents=True)
     os.symlink(REPO_ROOT, parent / "hosts")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     return str(root)
 
 
