@@ -219,9 +219,7 @@ def parse_config(text: str, source: str = "daemon.json") -> dict[str, Any]:
 def split_dotted(path: str) -> list[str]:
     """Split ``a.b.c`` into parts; ``\\.`` is a literal dot inside a key (``runtimes.io\\.x``)."""
     if not isinstance(path, str) or not path:
-        raise DaemonConfigError(
-            f"remove: {path!r} is not a non-empty dotted key path such as 'log-opts.max-size'"
-        )
+        raise DaemonConfigError(f"remove: {path!r} is not a non-empty dotted key path such as 'log-opts.max-size'")
     parts: list[str] = []
     current: list[str] = []
     i = 0
@@ -259,68 +257,40 @@ def _type_name(value: Any) -> str:
 def validate_options(options: Any) -> None:
     """Refuse options that dockerd would reject at start, naming the key and the fix."""
     if not isinstance(options, dict):
-        raise DaemonConfigError(
-            f"options must be a mapping of daemon.json keys, got a {_type_name(options)}"
-        )
+        raise DaemonConfigError(f"options must be a mapping of daemon.json keys, got a {_type_name(options)}")
     _validate_json_values(options, "options")
     for key, value in options.items():
         where = f"options[{key!r}]"
         if value is None:
-            raise DaemonConfigError(
-                f"{where} is null; to delete a key list it under 'remove' instead"
-            )
+            raise DaemonConfigError(f"{where} is null; to delete a key list it under 'remove' instead")
         if key in _BOOL_KEYS and not isinstance(value, bool):
-            raise DaemonConfigError(
-                f"{where} must be a boolean (true/false), got a {_type_name(value)}"
-            )
+            raise DaemonConfigError(f"{where} must be a boolean (true/false), got a {_type_name(value)}")
         if key in _STRING_KEYS and not isinstance(value, str):
-            raise DaemonConfigError(
-                f"{where} must be a string, got a {_type_name(value)}"
-            )
+            raise DaemonConfigError(f"{where} must be a string, got a {_type_name(value)}")
         if key in _LIST_KEYS and not isinstance(value, list):
-            raise DaemonConfigError(
-                f"{where} must be a list, got a {_type_name(value)}; write it as [{value!r}]"
-            )
+            raise DaemonConfigError(f"{where} must be a list, got a {_type_name(value)}; write it as [{value!r}]")
         if key in _MAPPING_KEYS and not isinstance(value, dict):
-            raise DaemonConfigError(
-                f"{where} must be a mapping, got a {_type_name(value)}"
-            )
+            raise DaemonConfigError(f"{where} must be a mapping, got a {_type_name(value)}")
         if key in _INT_KEYS and (isinstance(value, bool) or not isinstance(value, int)):
-            raise DaemonConfigError(
-                f"{where} must be an integer, got a {_type_name(value)}"
-            )
-        if (
-            key in _ABSOLUTE_PATH_KEYS
-            and isinstance(value, str)
-            and not value.startswith("/")
-        ):
+            raise DaemonConfigError(f"{where} must be an integer, got a {_type_name(value)}")
+        if key in _ABSOLUTE_PATH_KEYS and isinstance(value, str) and not value.startswith("/"):
             raise DaemonConfigError(f"{where} must be an absolute path, got {value!r}")
         if key == "log-level" and value not in LOG_LEVELS:
-            raise DaemonConfigError(
-                f"{where} must be one of {', '.join(LOG_LEVELS)}, got {value!r}"
-            )
+            raise DaemonConfigError(f"{where} must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
         if key == "log-opts":
             bad = sorted(k for k, v in value.items() if not isinstance(v, str))
             if bad:
-                raise DaemonConfigError(
-                    f"{where} values must be strings (dockerd refuses numbers), quote {bad}"
-                )
+                raise DaemonConfigError(f"{where} values must be strings (dockerd refuses numbers), quote {bad}")
         if key == "runtimes":
             for name, runtime in value.items():
-                if not isinstance(runtime, dict) or not (
-                    {"path", "runtimeType"} & set(runtime)
-                ):
+                if not isinstance(runtime, dict) or not ({"path", "runtimeType"} & set(runtime)):
                     raise DaemonConfigError(
                         f"options['runtimes'][{name!r}] must be a mapping with a 'path' (or 'runtimeType'), "
                         f"e.g. {{'path': '/usr/bin/sysbox-runc'}}"
                     )
         if key == "default-address-pools":
             for pool in value:
-                if (
-                    not isinstance(pool, dict)
-                    or "base" not in pool
-                    or "size" not in pool
-                ):
+                if not isinstance(pool, dict) or "base" not in pool or "size" not in pool:
                     raise DaemonConfigError(
                         f"{where} items must be mappings with 'base' and 'size', e.g. {{'base': '172.80.0.0/16', 'size': 24}}"
                     )
@@ -330,9 +300,7 @@ def _validate_json_values(value: Any, where: str) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise DaemonConfigError(
-                    f"{where} has a non-string key {key!r}; daemon.json keys are strings"
-                )
+                raise DaemonConfigError(f"{where} has a non-string key {key!r}; daemon.json keys are strings")
             _validate_json_values(item, f"{where}[{key!r}]")
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -340,29 +308,19 @@ def _validate_json_values(value: Any, where: str) -> None:
     elif isinstance(value, float) and math.isnan(value):  # NaN is not JSON
         raise DaemonConfigError(f"{where} is NaN, which JSON cannot hold")
     elif value is not None and not isinstance(value, (str, int, float, bool)):
-        raise DaemonConfigError(
-            f"{where} has a value of type {type(value).__name__} that JSON cannot hold"
-        )
+        raise DaemonConfigError(f"{where} has a value of type {type(value).__name__} that JSON cannot hold")
 
 
-def deep_merge(
-    base: dict[str, Any], options: dict[str, Any], list_merge: str = "replace"
-) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], options: dict[str, Any], list_merge: str = "replace") -> dict[str, Any]:
     """Merge options into base: mappings recursively, lists replaced or appended (no duplicates)."""
     if list_merge not in LIST_MERGE_MODES:
-        raise DaemonConfigError(
-            f"list_merge must be one of {', '.join(LIST_MERGE_MODES)}, got {list_merge!r}"
-        )
+        raise DaemonConfigError(f"list_merge must be one of {', '.join(LIST_MERGE_MODES)}, got {list_merge!r}")
     result = copy.deepcopy(base)
     for key, value in options.items():
         existing = result.get(key)
         if isinstance(existing, dict) and isinstance(value, dict):
             result[key] = deep_merge(existing, value, list_merge)
-        elif (
-            list_merge == "append"
-            and isinstance(existing, list)
-            and isinstance(value, list)
-        ):
+        elif list_merge == "append" and isinstance(existing, list) and isinstance(value, list):
             merged = copy.deepcopy(existing)
             for item in value:
                 if item not in merged:
@@ -373,9 +331,7 @@ def deep_merge(
     return result
 
 
-def remove_keys(
-    config: dict[str, Any], paths: list[str]
-) -> tuple[dict[str, Any], list[str]]:
+def remove_keys(config: dict[str, Any], paths: list[str]) -> tuple[dict[str, Any], list[str]]:
     """Remove dotted key paths; absent paths are ignored. Returns (new config, paths removed)."""
     result = copy.deepcopy(config)
     removed: list[str] = []
@@ -393,9 +349,7 @@ def remove_keys(
 def changed_top_level_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Top-level keys added, removed or given a different value, sorted."""
     keys = set(before) | set(after)
-    return sorted(
-        k for k in keys if k not in before or k not in after or before[k] != after[k]
-    )
+    return sorted(k for k in keys if k not in before or k not in after or before[k] != after[k])
 
 
 def classify(keys: list[str]) -> tuple[list[str], list[str]]:
@@ -430,9 +384,7 @@ def plan(
     remove = list(remove or [])
     validate_options(options)
     if list_merge not in LIST_MERGE_MODES:
-        raise DaemonConfigError(
-            f"list_merge must be one of {', '.join(LIST_MERGE_MODES)}, got {list_merge!r}"
-        )
+        raise DaemonConfigError(f"list_merge must be one of {', '.join(LIST_MERGE_MODES)}, got {list_merge!r}")
     for path in remove:
         split_dotted(path)
     _check_conflicts(options, remove)

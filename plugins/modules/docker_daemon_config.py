@@ -1,3 +1,4 @@
+#!/usr/bin/python
 # Copyright (c) nested.hosts contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -20,7 +21,7 @@ description:
   - Reports whether the change needs a dockerd restart or whether a reload (SIGHUP) is enough, with the keys behind
     each answer. The module never signals or restarts dockerd itself.
 author:
-  - nested.hosts maintainers
+  - nested.hosts contributors !UNKNOWN
 extends_documentation_fragment:
   - nested.hosts.attributes
 attributes:
@@ -205,9 +206,7 @@ def atomic_write(path: str, text: str, default_mode: int = 0o644) -> None:
 
 def read_current(module: AnsibleModule, path: str) -> tuple[str, bool]:
     if not os.path.isdir(os.path.dirname(path) or "."):
-        module.fail_json(
-            msg=f"path: the directory of {path} does not exist; install Docker or create it first"
-        )
+        module.fail_json(msg=f"path: the directory of {path} does not exist; install Docker or create it first")
     if not os.path.exists(path):
         return "", False
     try:
@@ -275,9 +274,7 @@ def main() -> None:
             try:
                 atomic_write(path, render(result.after))
             except OSError as exc:
-                module.fail_json(
-                    msg=f"path: writing {path} failed, the previous file is unchanged: {to_native(exc)}"
-                )
+                module.fail_json(msg=f"path: writing {path} failed, the previous file is unchanged: {to_native(exc)}")
     module.exit_json(**out)
 
 

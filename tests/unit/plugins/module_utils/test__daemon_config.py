@@ -165,9 +165,7 @@ MERGE_CASES: list[tuple[str, str, dict, list, str, dict, list, list]] = [
     [case[1:] for case in MERGE_CASES],
     ids=[case[0] for case in MERGE_CASES],
 )
-def test_plan_table(
-    existing, options, remove, list_merge, expected, restart, reload_
-) -> None:
+def test_plan_table(existing, options, remove, list_merge, expected, restart, reload_) -> None:
     result = plan(existing, options, remove, list_merge)
     assert result.after == expected
     assert result.restart_required_keys == restart
@@ -299,17 +297,13 @@ KEYS = st.sampled_from(["a", "b", "c", "runtimes", "log-opts", "x.y", "labels"])
 SCALARS = st.one_of(st.booleans(), st.integers(-5, 5), st.text(max_size=4))
 JSON_VALUES = st.recursive(
     SCALARS,
-    lambda children: st.one_of(
-        st.lists(children, max_size=3), st.dictionaries(KEYS, children, max_size=3)
-    ),
+    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(KEYS, children, max_size=3)),
     max_leaves=8,
 )
 CONFIGS = st.dictionaries(KEYS, JSON_VALUES, max_size=5)
 
 
-def _leaf_paths(
-    config: Any, prefix: tuple[str, ...] = ()
-) -> list[tuple[tuple[str, ...], Any]]:
+def _leaf_paths(config: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
     """Every path to a non-mapping value (or to an empty mapping)."""
     if isinstance(config, dict) and config:
         out: list[tuple[tuple[str, ...], Any]] = []
@@ -338,9 +332,7 @@ def _get(config: Any, path: tuple[str, ...]) -> Any:
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    existing=CONFIGS, options=CONFIGS, list_merge=st.sampled_from(["replace", "append"])
-)
+@given(existing=CONFIGS, options=CONFIGS, list_merge=st.sampled_from(["replace", "append"]))
 def test_property_unnamed_keys_survive(existing, options, list_merge) -> None:
     merged = deep_merge(existing, options, list_merge)
     for path, value in _leaf_paths(existing):
@@ -353,18 +345,14 @@ def test_property_unnamed_keys_survive(existing, options, list_merge) -> None:
         got = _get(merged, path)
         if value == {}:  # an empty mapping merges into whatever mapping is there
             assert isinstance(got, dict)
-        elif (
-            list_merge == "append" and isinstance(value, list) and isinstance(got, list)
-        ):
+        elif list_merge == "append" and isinstance(value, list) and isinstance(got, list):
             assert all(item in got for item in value)
         else:
             assert got == value
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    existing=CONFIGS, options=CONFIGS, list_merge=st.sampled_from(["replace", "append"])
-)
+@given(existing=CONFIGS, options=CONFIGS, list_merge=st.sampled_from(["replace", "append"]))
 def test_property_merge_is_idempotent(existing, options, list_merge) -> None:
     once = deep_merge(existing, options, list_merge)
     assert deep_merge(once, options, list_merge) == once
@@ -373,12 +361,8 @@ def test_property_merge_is_idempotent(existing, options, list_merge) -> None:
 @settings(max_examples=200, deadline=None)
 @given(existing=CONFIGS, data=st.data())
 def test_property_remove_then_merge_laws(existing, data) -> None:
-    paths = [p for p, _ in _leaf_paths(existing) if p]
-    chosen = (
-        data.draw(st.lists(st.sampled_from(paths), max_size=3, unique=True))
-        if paths
-        else []
-    )
+    paths = [leaf[0] for leaf in _leaf_paths(existing) if leaf[0]]
+    chosen = data.draw(st.lists(st.sampled_from(paths), max_size=3, unique=True)) if paths else []
     dotted = [".".join(part.replace(".", "\\.") for part in p) for p in chosen]
     removed, done = remove_keys(existing, dotted)
     # every removed path is gone, everything else not under it is kept

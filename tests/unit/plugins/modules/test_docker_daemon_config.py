@@ -44,9 +44,7 @@ def daemon_json(tmp_path: Path) -> Path:
     return path
 
 
-def test_merge_keeps_other_runtime_and_reports_reload(
-    capsys, daemon_json: Path
-) -> None:
+def test_merge_keeps_other_runtime_and_reports_reload(capsys, daemon_json: Path) -> None:
     result = run_module(
         capsys,
         path=str(daemon_json),
@@ -62,9 +60,7 @@ def test_merge_keeps_other_runtime_and_reports_reload(
     assert result["config"] == on_disk
     assert (result["reload_sufficient"], result["restart_required"]) == (True, False)
     assert result["reload_sufficient_keys"] == ["runtimes"]
-    assert oct(daemon_json.stat().st_mode & 0o777) == oct(0o600), (
-        "mode of the replaced file is kept"
-    )
+    assert oct(daemon_json.stat().st_mode & 0o777) == oct(0o600), "mode of the replaced file is kept"
 
 
 def test_second_run_is_idempotent(capsys, daemon_json: Path) -> None:
@@ -72,16 +68,12 @@ def test_second_run_is_idempotent(capsys, daemon_json: Path) -> None:
     first = run_module(capsys, **args)
     inode = daemon_json.stat().st_ino
     second = run_module(capsys, **args)
-    assert first["changed"] is True and first["restart_required_keys"] == [
-        "storage-driver"
-    ]
+    assert first["changed"] is True and first["restart_required_keys"] == ["storage-driver"]
     assert second["changed"] is False and second["restart_required"] is False
     assert daemon_json.stat().st_ino == inode, "an unchanged file is not rewritten"
 
 
-def test_check_mode_changes_nothing_and_diff_shows_change(
-    capsys, daemon_json: Path
-) -> None:
+def test_check_mode_changes_nothing_and_diff_shows_change(capsys, daemon_json: Path) -> None:
     before = daemon_json.read_bytes()
     stat = daemon_json.stat()
     result = run_module(
@@ -99,18 +91,13 @@ def test_check_mode_changes_nothing_and_diff_shows_change(
     assert daemon_json.read_bytes() == before
     assert daemon_json.stat().st_mtime_ns == stat.st_mtime_ns
     assert '"data-root": "/srv/docker"' in result["diff"]["after"]
-    assert (
-        '"log-opts"' in result["diff"]["before"]
-        and '"log-opts"' not in result["diff"]["after"]
-    )
+    assert '"log-opts"' in result["diff"]["before"] and '"log-opts"' not in result["diff"]["after"]
     assert sorted(os.listdir(daemon_json.parent)) == ["daemon.json"]
 
 
 def test_backup_keeps_previous_content(capsys, daemon_json: Path) -> None:
     before = daemon_json.read_text()
-    result = run_module(
-        capsys, path=str(daemon_json), options={"debug": True}, backup=True
-    )
+    result = run_module(capsys, path=str(daemon_json), options={"debug": True}, backup=True)
     backup = Path(result["backup_file"])
     assert backup.parent == daemon_json.parent and backup.read_text() == before
     assert json.loads(daemon_json.read_text())["debug"] is True
@@ -119,11 +106,7 @@ def test_backup_keeps_previous_content(capsys, daemon_json: Path) -> None:
 def test_new_file_is_created_0644(capsys, tmp_path: Path) -> None:
     path = tmp_path / "daemon.json"
     result = run_module(capsys, path=str(path), options={"debug": True}, backup=True)
-    assert (
-        result["changed"] is True
-        and result["existed"] is False
-        and "backup_file" not in result
-    )
+    assert result["changed"] is True and result["existed"] is False and "backup_file" not in result
     assert json.loads(path.read_text()) == {"debug": True}
     assert path.stat().st_mode & 0o777 == 0o644
 
@@ -142,25 +125,17 @@ def test_corrupt_file_fails_and_is_untouched(capsys, tmp_path: Path, text: str) 
 
 def test_bad_option_fails_naming_parameter(capsys, daemon_json: Path) -> None:
     before = daemon_json.read_bytes()
-    result = run_module(
-        capsys, path=str(daemon_json), options={"log-opts": {"max-file": 3}}
-    )
+    result = run_module(capsys, path=str(daemon_json), options={"log-opts": {"max-file": 3}})
     assert result["failed"] is True and "options['log-opts']" in result["msg"]
     assert daemon_json.read_bytes() == before
 
 
 def test_missing_directory_fails_naming_path(capsys, tmp_path: Path) -> None:
-    result = run_module(
-        capsys, path=str(tmp_path / "absent" / "daemon.json"), options={"debug": True}
-    )
-    assert result["failed"] is True and result["msg"].startswith(
-        "path: the directory of"
-    )
+    result = run_module(capsys, path=str(tmp_path / "absent" / "daemon.json"), options={"debug": True})
+    assert result["failed"] is True and result["msg"].startswith("path: the directory of")
 
 
-def test_interrupted_write_leaves_previous_file_whole(
-    daemon_json: Path, monkeypatch
-) -> None:
+def test_interrupted_write_leaves_previous_file_whole(daemon_json: Path, monkeypatch) -> None:
     before = daemon_json.read_bytes()
 
     def crash(*_args: Any) -> None:
@@ -170,14 +145,10 @@ def test_interrupted_write_leaves_previous_file_whole(
     with pytest.raises(OSError):
         module_under_test.atomic_write(str(daemon_json), '{"debug": true}\n')
     assert daemon_json.read_bytes() == before
-    assert os.listdir(daemon_json.parent) == ["daemon.json"], (
-        "the temporary file is cleaned up"
-    )
+    assert os.listdir(daemon_json.parent) == ["daemon.json"], "the temporary file is cleaned up"
 
 
-def test_write_failure_is_reported_and_file_kept(
-    capsys, daemon_json: Path, monkeypatch
-) -> None:
+def test_write_failure_is_reported_and_file_kept(capsys, daemon_json: Path, monkeypatch) -> None:
     before = daemon_json.read_bytes()
 
     def crash(*_args: Any) -> None:
