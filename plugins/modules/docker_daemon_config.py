@@ -128,7 +128,10 @@ restart_required:
   type: bool
   sample: false
 restart_required_keys:
-  description: The changed keys that need a restart (keys the module does not know are counted here).
+  description:
+    - The changed keys that need a restart. Keys the module does not know count here, and so does any key removed
+      from the file (dockerd's reload keeps the running value of a key that is no longer set) and C(log-level)
+      (measured on dockerd 20.10, a SIGHUP does not apply it).
   returned: success
   type: list
   elements: str

@@ -108,6 +108,36 @@ MERGE_CASES: list[tuple[str, str, dict, list, str, dict, list, list]] = [
         ["debug"],
     ),
     (
+        "log-level-needs-restart",
+        "{}",
+        {"log-level": "debug"},
+        [],
+        "replace",
+        {"log-level": "debug"},
+        ["log-level"],
+        [],
+    ),
+    (
+        "removed-reloadable-key-needs-restart",
+        json.dumps({"debug": True, "labels": ["a"]}),
+        {},
+        ["debug"],
+        "replace",
+        {"labels": ["a"]},
+        ["debug"],
+        [],
+    ),
+    (
+        "nested-removal-in-reloadable-key-reloads",
+        json.dumps({"runtimes": {**NVIDIA, **SYSBOX}}),
+        {},
+        ["runtimes.sysbox-runc"],
+        "replace",
+        {"runtimes": NVIDIA},
+        [],
+        ["runtimes"],
+    ),
+    (
         "unknown-key-needs-restart",
         "{}",
         {"some-future-key": 1},
@@ -275,6 +305,7 @@ def test_split_dotted() -> None:
 
 
 def test_classify_splits_keys() -> None:
+    assert classify(["debug"], {"debug": True}, {}) == (["debug"], [])
     assert classify(["runtimes", "data-root", "debug", "bip"]) == (
         ["bip", "data-root"],
         ["debug", "runtimes"],
