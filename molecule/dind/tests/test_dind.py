@@ -1,3 +1,4 @@
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Verify host -> dind L1 -> dind L2 -> container L3 built by the converge of this scenario."""
 
@@ -112,3 +113,10 @@ def test_private_keys_are_mode_0600(controller: testinfra.host.Host) -> None:
     l1 = testinfra.get_host(LEVELS["nhtest-dind-l1"])
     inner = l1.file("/certs/server-key.pem")
     assert inner.mode == 0o600 and inner.user == "root"
+
+
+def test_level1_listens_with_tls_only() -> None:
+    l1 = testinfra.get_host(LEVELS["nhtest-dind-l1"])
+    listening = {line.split()[3].rsplit(":", 1)[1] for line in l1.check_output("ss -Hltn").splitlines() if line}
+    assert "2376" in listening, listening
+    assert "2375" not in listening, listening  # no plain TCP unless dind_insecure_plain_tcp
