@@ -27,12 +27,20 @@ def test_dockerd_answers_with_overlay2(host) -> None:
     assert info["ServerVersion"]
 
 
-def test_dockerd_is_supervised_without_systemd(host) -> None:
-    status = host.run("/usr/local/sbin/nested-hosts-dockerd status")
-    assert status.rc == 0, status.stdout + status.stderr
-    pid = host.file("/var/run/docker.pid").content_string.strip()
-    assert host.file(f"/proc/{pid}/comm").content_string.strip() == "dockerd"
-    assert not host.file("/run/systemd/system").exists
+def _uses_systemd(host) -> bool:
+    return host.file("/run/systemd/system").is_directory
+
+
+def test_dockerd_is_supervised_the_right_way(host) -> None:
+    if _uses_systemd(host):
+        service = host.service("docker")
+        assert service.is_running and service.is_enabled
+        assert not host.file("/usr/local/sbin/nested-hosts-dockerd").exists
+    else:
+        status = host.run("/usr/local/sbin/nested-hosts-dockerd status")
+        assert status.rc == 0, status.stdout + status.stderr
+        pid = host.file("/var/run/docker.pid").content_string.strip()
+        assert host.file(f"/proc/{pid}/comm").content_string.strip() == "dockerd"
 
 
 def test_daemon_json_keeps_foreign_runtime_and_has_role_options(host) -> None:
@@ -56,31 +64,33 @@ def test_a_container_runs_inside(host) -> None:
 
 def test_check_mode_on_converged_host_changes_nothing(host) -> None:
     before = host.file("/etc/docker/daemon.json").content_string
-    pid_before = host.file("/var/run/docker.pid").content_string
-    proc, recap = _run_playbook_check("converge.yml")
+    pid_before = host.check_output("pidof dockerd")
+    proc, recap = _run_playbook_check("converge.yml", host)
     assert proc.returncode == 0 and recap, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert (recap.group(1), recap.group(2)) == ("0", "0"), proc.stdout[-3000:]
     assert host.file("/etc/docker/daemon.json").content_string == before
-    assert host.file("/var/run/docker.pid").content_string == pid_before
+    assert host.check_output("pidof dockerd") == pid_before, "check mode restarted dockerd"
 
 
-def _run_playbook_check(playbook: str) -> tuple[subprocess.CompletedProcess, re.Match | None]:
+def _run_playbook_check(playbook: str, host) -> tuple[subprocess.CompletedProcess, re.Match | None]:
+    """Run a scenario playbook with --check --diff, limited to this host; return it and its recap."""
+    name = host.backend.get_hostname()
     inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
     if not inventory:
         pytest.skip("MOLECULE_INVENTORY_FILE is not set: this check needs Molecule's inventory")
     proc = subprocess.run(
-        ["ansible-playbook", "-i", inventory, str(SCENARIO / playbook), "--check", "--diff"],
+        ["ansible-playbook", "-i", inventory, "--limit", name, str(SCENARIO / playbook), "--check", "--diff"],
         capture_output=True,
         text=True,
         check=False,
         env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
     )
-    recap = re.search(r"nhtest-engine-molecule\s*:\s*ok=\d+\s+changed=(\d+).*failed=(\d+)", proc.stdout)
+    recap = re.search(re.escape(name) + r"\s*:\s*ok=\d+\s+changed=(\d+).*failed=(\d+)", proc.stdout)
     return proc, recap
 
 
 def test_docker_source_previews_in_check_mode_and_changes_nothing(host) -> None:
-    proc, recap = _run_playbook_check("check_docker_source.yml")
+    proc, recap = _run_playbook_check("check_docker_source.yml", host)
     assert proc.returncode == 0 and recap, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert int(recap.group(1)) > 0 and recap.group(2) == "0", proc.stdout[-3000:]
     assert "would download https://download.docker.com/linux/debian/gpg" in proc.stdout
