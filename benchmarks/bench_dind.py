@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -105,21 +106,14 @@ def time_runs(prefix: list[str], python: str, image: str, runs: int) -> list[flo
     return [float(x) for x in json.loads(out.stdout.strip().splitlines()[-1])]
 
 
-def seed(src_prefix: list[str], dest: str, image: str) -> float:
-    """docker save IMAGE (run with src_prefix) | docker exec -i DEST docker load."""
+def seed(where: list[str], dest: str, image: str) -> float:
+    """Run ``docker save IMAGE | docker exec -i DEST docker load`` where ``where`` says (a
+    ``docker exec LEVEL`` prefix, or nothing for the host), as the dind role does."""
+    pipeline = f"set -o pipefail; docker save {shlex.quote(image)} | docker exec -i {shlex.quote(dest)} docker load"
     started = time.monotonic()
-    save = subprocess.Popen([*src_prefix, "docker", "save", image], stdout=subprocess.PIPE)
-    load = subprocess.run(
-        [*src_prefix, "docker", "exec", "-i", dest, "docker", "load"],
-        stdin=save.stdout,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if save.stdout is not None:
-        save.stdout.close()
-    if save.wait() != 0 or load.returncode != 0:
-        raise SystemExit(f"seeding {image} into {dest} failed: {load.stderr}")
+    proc = subprocess.run([*where, "bash", "-c", pipeline], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"seeding {image} into {dest} failed: {proc.stderr}")
     return time.monotonic() - started
 
 
@@ -171,6 +165,8 @@ def main() -> int:
                 f"depth {depth}: median {medians[depth]:.3f} s over {len(samples)} runs of "
                 f"'docker run --rm {args.image} true' (samples: {shown})"
             )
+        load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"load average (1/5/15 min) after the runs: {load} on {os.cpu_count()} CPUs")
         ratio = medians[3] / medians[1]
         verdict = "meets" if ratio <= GOAL else "misses"
         print(f"ratio depth3/depth1: {ratio:.2f} ({verdict} the goal <= {GOAL})")
