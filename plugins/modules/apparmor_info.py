@@ -51,7 +51,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 available:
-  description: Whether the kernel exposes AppArmor (C(/sys/kernel/security/apparmor) or C(/sys/module/apparmor)).
+  description:
+    - Whether the kernel exposes AppArmor (C(/sys/kernel/security/apparmor) or C(/sys/module/apparmor)), or the
+      process carries an AppArmor label in C(attr/apparmor/current) (containers often do not mount those C(/sys) paths).
   returned: always
   type: bool
   sample: false
