@@ -21,7 +21,7 @@ description:
     pre-seeding C(daemon.json) so that the package never asks to remove containers.
   - Every file is read below O(proc_root), O(sys_root), O(fs_root) and O(os_release_path).
 author:
-  - nested.hosts contributors
+  - nested.hosts contributors !UNKNOWN
 extends_documentation_fragment:
   - nested.hosts.attributes
   - nested.hosts.attributes.info_module
@@ -94,7 +94,7 @@ checks:
       description: What was found.
       type: str
     fix:
-      description: What to do about it (empty when O(ok)).
+      description: What to do about it (empty when the check passed).
       type: str
   sample:
     - {id: pid1_systemd, ok: false, severity: error, message: "PID 1 is bash, not systemd; ...", fix: "Run the install on a host ..."}

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Builds the TEST STAND-IN for sysbox-ce: a package with the real one's name and file layout
 # but none of its function. sysbox-runc execs runc (no user namespace, no isolation);

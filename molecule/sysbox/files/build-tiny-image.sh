@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Imports a tiny image holding only /usr/bin/true, /usr/bin/sleep and the libraries they
 # load, taken from this machine: enough for `docker run IMAGE /usr/bin/true` without a
