@@ -45,15 +45,19 @@ def foreign_pattern() -> re.Pattern[str] | None:
     return re.compile(os.environ.get("NH_SNAPSHOT_IGNORE", DEFAULT_FOREIGN))
 
 
-def _docker(*args: str) -> list[str]:
-    proc = subprocess.run(
-        ["docker", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=dict(os.environ, LANG="C"),
-    )
-    return [line for line in proc.stdout.splitlines() if line.strip()]
+_CLIENT: Any = None
+
+
+def _api() -> Any:
+    """A low-level Docker API client (the docker SDK), made once."""
+    global _CLIENT
+    if _CLIENT is None:
+        import docker  # the SDK from requirements.txt; four API calls are much cheaper than four CLI runs
+
+        _CLIENT = docker.APIClient(
+            base_url=os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"), version="auto"
+        )
+    return _CLIENT
 
 
 def _file_entry(path: str) -> dict[str, Any]:
@@ -104,25 +108,23 @@ def _dockerd(pidfile: str = "/var/run/docker.pid") -> dict[str, Any]:
 def take(paths: list[str] | None = None) -> dict[str, Any]:
     """Record the host state (see the module docstring)."""
     files = [DAEMON_JSON, *(paths or [])]
-    containers = {}
-    for line in _docker("ps", "-a", "--no-trunc", "--format", "{{.Names}}\t{{.ID}}\t{{.State}}"):
-        name, cid, state = line.split("\t")
-        containers[name] = f"{cid[:12]} {state}"
-    networks = {}
-    for line in _docker("network", "ls", "--no-trunc", "--format", "{{.Name}}\t{{.ID}}"):
-        name, nid = line.split("\t")
-        networks[name] = nid[:12]
+    api = _api()
+    containers = {
+        c["Names"][0].lstrip("/"): f"{c['Id'][:12]} {c['State']}" for c in api.containers(all=True) if c.get("Names")
+    }
+    networks = {n["Name"]: n["Id"][:12] for n in api.networks()}
     images = {}
-    for line in _docker("image", "ls", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}}\t{{.ID}}"):
-        ref, iid = line.split("\t")
-        if ref == "<none>:<none>":
-            ref = f"<none>@{iid}"
-        images[ref] = iid.removeprefix("sha256:")[:12]
+    for image in api.images():
+        iid = image["Id"].removeprefix("sha256:")
+        tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"] or [f"<none>@{iid}"]
+        for ref in tags:
+            images[ref] = iid[:12]
+    volumes = {v["Name"]: "" for v in api.volumes().get("Volumes") or []}
     return {
         "files": _files(files),
         "dockerd": _dockerd(),
         "containers": containers,
-        "volumes": {name: "" for name in _docker("volume", "ls", "--format", "{{.Name}}")},
+        "volumes": volumes,
         "networks": networks,
         "images": images,
     }
