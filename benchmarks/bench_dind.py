@@ -16,8 +16,9 @@ those of what the role makes), then:
 
 Prints each median, the depth3/depth1 ratio (goal <= 1.3) and the seed times, then removes
 everything it created (containers and volumes prefixed nhbench-, the temporary directory).
-Needs: a running dockerd, the images nested-hosts/base:bookworm and nested-hosts/dind:bookworm
-(molecule/shared/ensure_base_image.yml and the dind role make them), ansible-playbook.
+Needs: a running dockerd and ansible-playbook. The base image comes from
+molecule/shared/ensure_base_image.yml (debootstrap, a no-op when current), the dind image from
+the dind role.
 """
 
 from __future__ import annotations
@@ -101,6 +102,29 @@ def build_levels(workdir: Path, dind_image: str) -> None:
     print(f"levels built by nested.hosts.dind in {time.monotonic() - started:.1f} s")
 
 
+def ensure_base_image() -> None:
+    """Build nested-hosts/base:bookworm with the base_image role (a no-op when it is current)."""
+    proc = subprocess.run(
+        [
+            _tool("ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            str(REPO_ROOT / "molecule" / "shared" / "ensure_base_image.yml"),
+        ],
+        cwd=REPO_ROOT,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.splitlines()[-30:])
+        raise SystemExit(f"nested.hosts.base_image failed:\n{tail}")
+
+
 def time_runs(prefix: list[str], python: str, image: str, runs: int) -> list[float]:
     out = _run([*prefix, python, "-c", TIMER, image, str(runs)])
     return [float(x) for x in json.loads(out.stdout.strip().splitlines()[-1])]
@@ -136,11 +160,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.runs < 5:
         parser.error("--runs must be at least 5 (the median of fewer runs is noise)")
-    for image in (args.image, args.dind_image):
-        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode:
-            raise SystemExit(
-                f"image {image} is missing: run molecule/shared/ensure_base_image.yml and the dind role first"
-            )
+    ensure_base_image()
+    if subprocess.run(["docker", "image", "inspect", args.image], capture_output=True).returncode:
+        raise SystemExit(f"image {args.image} is missing: build it first (molecule/shared/ensure_base_image.yml)")
 
     workdir = Path(tempfile.mkdtemp(prefix="nhbench-dind-"))
     try:
