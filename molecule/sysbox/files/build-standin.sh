@@ -4,11 +4,14 @@
 # but none of its function. sysbox-runc execs runc (no user namespace, no isolation);
 # sysbox-mgr and sysbox-fs only sleep. It exists so that the role's install-by-path,
 # checksum, daemon.json merge, reload, verify and removal can run where the real package
-# cannot be downloaded. Usage: build-standin.sh OUTPUT_DIR  (prints the .deb path)
+# cannot be downloaded. Usage: build-standin.sh OUTPUT_DIR [VERSION]  (prints the .deb path)
+# VERSION defaults to 0.0.0~standin; the role recognises the stand-in by the ~standin suffix,
+# so another VERSION makes an unmarked copy (used to test that only the stand-in may skip
+# the preflight).
 set -o errexit -o nounset -o pipefail
 
 out_dir=$1
-version=0.0.0~standin
+version=${2:-0.0.0~standin}
 arch=$(dpkg --print-architecture)
 work=$(mktemp -d)
 trap 'rm -rf "${work}"' EXIT
