@@ -163,7 +163,7 @@ def test_label_without_sys_files(tmp_path: Path, label: str, available: bool) ->
 
 def test_empty_attr_current_is_unconfined(tmp_path: Path) -> None:
     proc, sys = _tree(tmp_path, "", "")
-    result, _ = _apparmor.gather(proc, sys, "self")
+    result, _warnings = _apparmor.gather(proc, sys, "self")
     assert result["current"] == {"profile": "unconfined", "mode": None}
 
 

@@ -44,7 +44,7 @@ def test_fixture(case: str) -> None:
 def test_host_acceptance_facts() -> None:
     """The issue's acceptance statement, on the capture of the dev VM."""
     base = FIXTURES / "host-debian12-hybrid-vm"
-    result, _ = _nesting.gather(
+    result, _warnings = _nesting.gather(
         str(base / "proc"), str(base / "sys"), "self", str(base)
     )
     assert result["cgroup"]["cgroup_version"] == "hybrid"
