@@ -10,7 +10,8 @@ those of what the role makes), then:
 * depth d = a container started by the daemon d-1 levels down (depth 1: the host's daemon,
   depth 2: the daemon in nhbench-l1, depth 3: the daemon in nhbench-l2). At each depth a
   small timer runs *next to* that daemon's CLI and times ``docker run --rm IMAGE true``
-  (one warm-up run, then --runs timed runs), so ``docker exec`` hops are not counted.
+  (one warm-up run per depth, then --runs rounds that each time one run per depth, so that
+  load changes on a shared machine hit all depths alike); ``docker exec`` hops are not counted.
 * seeding: ``docker save IMAGE | docker load`` from the host into nhbench-l1 and from
   nhbench-l1 into nhbench-l2 (the image is absent there beforehand).
 
@@ -42,8 +43,9 @@ GOAL = 1.3
 # Runs at each level with that level's python3; prints one JSON list of durations.
 TIMER = """
 import json, subprocess, sys, time
-image, runs = sys.argv[1], int(sys.argv[2])
-subprocess.run(["docker", "run", "--rm", image, "true"], check=True)  # warm-up
+image, runs, warm_up = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+if warm_up:
+    subprocess.run(["docker", "run", "--rm", image, "true"], check=True)
 out = []
 for _ in range(runs):
     start = time.monotonic()
@@ -125,8 +127,8 @@ def ensure_base_image() -> None:
         raise SystemExit(f"nested.hosts.base_image failed:\n{tail}")
 
 
-def time_runs(prefix: list[str], python: str, image: str, runs: int) -> list[float]:
-    out = _run([*prefix, python, "-c", TIMER, image, str(runs)])
+def time_runs(prefix: list[str], python: str, image: str, runs: int, warm_up: bool) -> list[float]:
+    out = _run([*prefix, python, "-c", TIMER, image, str(runs), "1" if warm_up else "0"])
     return [float(x) for x in json.loads(out.stdout.strip().splitlines()[-1])]
 
 
@@ -154,7 +156,7 @@ def cleanup(workdir: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="timed runs per depth (>= 5)")
+    parser.add_argument("--runs", type=int, default=9, help="timed runs per depth (>= 5)")
     parser.add_argument("--image", default="nested-hosts/base:bookworm")
     parser.add_argument("--dind-image", default="nested-hosts/dind:bookworm")
     args = parser.parse_args()
@@ -178,13 +180,20 @@ def main() -> int:
             2: (["docker", "exec", L1], "python3"),
             3: (["docker", "exec", L1, "docker", "exec", L2], "python3"),
         }
+        # Interleaved rounds (depth 1, 2, 3, then again): a load change on the shared machine
+        # hits every depth alike instead of whichever depth happened to run at that moment.
+        for prefix, python in levels.values():
+            time_runs(prefix, python, args.image, 0, warm_up=True)
+        samples: dict[int, list[float]] = {depth: [] for depth in levels}
+        for _ in range(args.runs):
+            for depth, (prefix, python) in levels.items():
+                samples[depth] += time_runs(prefix, python, args.image, 1, warm_up=False)
         medians: dict[int, float] = {}
-        for depth, (prefix, python) in levels.items():
-            samples = time_runs(prefix, python, args.image, args.runs)
-            medians[depth] = statistics.median(samples)
-            shown = " ".join(f"{s:.3f}" for s in samples)
+        for depth, values in samples.items():
+            medians[depth] = statistics.median(values)
+            shown = " ".join(f"{v:.3f}" for v in values)
             print(
-                f"depth {depth}: median {medians[depth]:.3f} s over {len(samples)} runs of "
+                f"depth {depth}: median {medians[depth]:.3f} s over {len(values)} runs of "
                 f"'docker run --rm {args.image} true' (samples: {shown})"
             )
         load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
