@@ -163,7 +163,7 @@ def main() -> int:
     if args.runs < 5:
         parser.error("--runs must be at least 5 (the median of fewer runs is noise)")
     ensure_base_image()
-    if subprocess.run(["docker", "image", "inspect", args.image], capture_output=True).returncode:
+    if subprocess.run(["docker", "image", "inspect", args.image], capture_output=True, check=False).returncode:
         raise SystemExit(f"image {args.image} is missing: build it first (molecule/shared/ensure_base_image.yml)")
 
     workdir = Path(tempfile.mkdtemp(prefix="nhbench-dind-"))
@@ -185,7 +185,7 @@ def main() -> int:
         for prefix, python in levels.values():
             time_runs(prefix, python, args.image, 0, warm_up=True)
         samples: dict[int, list[float]] = {depth: [] for depth in levels}
-        for _ in range(args.runs):
+        for _round in range(args.runs):
             for depth, (prefix, python) in levels.items():
                 samples[depth] += time_runs(prefix, python, args.image, 1, warm_up=False)
         medians: dict[int, float] = {}

@@ -73,8 +73,8 @@ def _read_identity(node: str) -> tuple[str, str]:
 
 def test_identities_distinct_across_nodes() -> None:
     ids = [_read_identity(n) for n in NODES]
-    machine_ids = [m for m, _ in ids]
-    uuids = [u for _, u in ids]
+    machine_ids = [machine_id for machine_id, _uuid in ids]
+    uuids = [uuid for _machine_id, uuid in ids]
     assert all(len(m) == 32 for m in machine_ids), machine_ids
     assert len(set(machine_ids)) == len(NODES), machine_ids
     assert all(len(u) == 36 for u in uuids), uuids
