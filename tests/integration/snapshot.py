@@ -34,8 +34,8 @@ import sys
 from typing import Any
 
 DAEMON_JSON = "/etc/docker/daemon.json"
-# Other areas' objects (nhtest-*, nhlead-*, ...), images rebuilt by the roles, dangling images and anonymous volumes.
-DEFAULT_FOREIGN = r"^(?!nhtest-rel-|nhsoak-)(nh|nested-hosts/|molecule|<none>|[0-9a-f]{64}$)"
+# Other areas' objects (nhtest-*, nhlead-*, ..., unnamed containers such as zealous_brown), images rebuilt by the roles, dangling images and anonymous volumes.
+DEFAULT_FOREIGN = r"^(?!nhtest-rel-|nhsoak-)(nh|nested-hosts/|molecule|<none>|[0-9a-f]{64}$|[a-z]+_[a-z]+$)"
 
 
 def foreign_pattern() -> re.Pattern[str] | None:
