@@ -12,7 +12,7 @@
 an empty list means nothing changed.
 
 The host's dockerd is shared: other test areas create and remove their own objects while these
-tests run. Objects whose names match ``DEFAULT_FOREIGN`` (other areas' prefixes, the shared images the
+tests run. Objects whose names match ``DEFAULT_FOREIGN`` (other areas' prefixes, unnamed containers, the shared images the
 roles build, anonymous volumes) are left out of the comparison unless ``NH_SNAPSHOT_STRICT=1``
 (use that in CI, where nothing else runs). ``NH_SNAPSHOT_IGNORE`` replaces the pattern.
 
