@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -171,6 +172,8 @@ def main() -> int:
     if cg_left or any(left.values()):
         failed = True
     print("RESULT:", "FAIL" if failed else "no leaks")
+    if not failed:
+        shutil.rmtree(work, ignore_errors=True)  # kept (with the Ansible log) only when something failed
     return 1 if failed else 0
 
 
