@@ -9,7 +9,7 @@ export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: setup demo demo-clean test lint sanity unit integration molecule docs docs-check bench clean
+.PHONY: setup demo demo-clean test lint sanity unit integration docs docs-check bench soak clean
 
 setup:
 	bash scripts/setup.sh
@@ -17,7 +17,11 @@ setup:
 demo: setup
 	ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo.yml
 
-demo-clean: setup
+demo-# Start and remove SOAK_ARGS nodes repeatedly and check nothing leaks (default 20 nodes x 5 rounds).
+soak: setup
+	python benchmarks/soak_nodes.py $(SOAK_ARGS)
+
+clean: setup
 	ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo_clean.yml
 
 # The full suite. Each step stops the run on failure; pytest prints the summary line last.
@@ -45,6 +49,10 @@ docs-check:
 
 bench: setup
 	for b in benchmarks/bench_*.py; do python "$$b"; done
+
+# Start and remove SOAK_ARGS nodes repeatedly and check nothing leaks (default 20 nodes x 5 rounds).
+soak: setup
+	python benchmarks/soak_nodes.py $(SOAK_ARGS)
 
 clean:
 	rm -rf .ansible .pytest_cache .ruff_cache build

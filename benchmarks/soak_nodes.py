@@ -89,7 +89,7 @@ def run_role(playbook: Path, extra: dict[str, object], log: Path) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--nodes", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--image", default="nested-hosts/node:bookworm")
@@ -120,7 +120,7 @@ def main() -> int:
         "node_wait_timeout": args.wait_timeout,
         "node_groups": [PREFIX],
     }
-    cg_count_before, _ = cgroup_dirs(set())
+    cg_count_before, _matching = cgroup_dirs(set())
     mem_start = mem_available_mib()
     print(f"soak: {args.nodes} nodes x {args.rounds} rounds, image {args.image}, log {log}")
     print(f"host MemAvailable at start: {mem_start} MiB; dirs under memory/docker: {cg_count_before}")
@@ -135,7 +135,7 @@ def main() -> int:
             running = len(ids)
             seen_ids.update(ids)
             mem_up = mem_available_mib()
-            _, cg_up = cgroup_dirs(set(ids))
+            _total, cg_up = cgroup_dirs(set(ids))
             down = run_role(playbook, common | {"node_state": "absent"}, log)
         except RuntimeError as exc:
             print(f"round {number} failed: {exc}")

@@ -14,7 +14,7 @@ fi
 if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
   systemctl start docker
 else
-  if [ -f "$PIDFILE" ] && ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+  if [ -f "$PIDFILE" ] && [ "$(cat "/proc/$(cat "$PIDFILE")/comm" 2>/dev/null)" != dockerd ]; then
     echo "==> dockerd: removing stale pidfile $PIDFILE"
     rm -f "$PIDFILE"
   fi

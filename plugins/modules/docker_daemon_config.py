@@ -209,6 +209,9 @@ def atomic_write(path: str, text: str, default_mode: int = 0o644) -> None:
 
 def read_current(module: AnsibleModule, path: str) -> tuple[str, bool]:
     if not os.path.isdir(os.path.dirname(path) or "."):
+        if module.check_mode:
+            # A play that creates the directory first (docker_engine does) only plans here.
+            return "", False
         module.fail_json(msg=f"path: the directory of {path} does not exist; install Docker or create it first")
     if not os.path.exists(path):
         return "", False
