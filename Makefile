@@ -17,11 +17,7 @@ setup:
 demo: setup
 	ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo.yml
 
-demo-# Start and remove SOAK_ARGS nodes repeatedly and check nothing leaks (default 20 nodes x 5 rounds).
-soak: setup
-	python benchmarks/soak_nodes.py $(SOAK_ARGS)
-
-clean: setup
+demo-clean: setup
 	ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo_clean.yml
 
 # The full suite. Each step stops the run on failure; pytest prints the summary line last.
@@ -49,6 +45,10 @@ docs-check:
 
 bench: setup
 	for b in benchmarks/bench_*.py; do python "$$b"; done
+
+# Start and remove SOAK_ARGS nodes repeatedly and check nothing leaks (default 20 nodes x 5 rounds).
+soak: setup
+	python benchmarks/soak_nodes.py $(SOAK_ARGS)
 
 # Start and remove SOAK_ARGS nodes repeatedly and check nothing leaks (default 20 nodes x 5 rounds).
 soak: setup
