@@ -50,9 +50,5 @@ bench: setup
 soak: setup
 	python benchmarks/soak_nodes.py $(SOAK_ARGS)
 
-# Start and remove SOAK_ARGS nodes repeatedly and check nothing leaks (default 20 nodes x 5 rounds).
-soak: setup
-	python benchmarks/soak_nodes.py $(SOAK_ARGS)
-
 clean:
 	rm -rf .ansible .pytest_cache .ruff_cache build
