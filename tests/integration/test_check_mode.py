@@ -27,6 +27,10 @@ NODE_IMAGE = "nested-hosts/node:bookworm"
 DIND_IMAGE = "nested-hosts/dind:bookworm"
 
 
+# The "converged" checks need the images built for real first (see conftest.py).
+pytestmark = pytest.mark.usefixtures("converged_images")
+
+
 def _image_exists(ref: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", ref], capture_output=True, check=False).returncode == 0
 

@@ -43,6 +43,10 @@ ENGINE_CONTAINER = "nhtest-rel-fault-engine"
 NODE = "nhtest-rel-fault-1"
 
 
+# The node and engine fault tests start from the real images (see conftest.py).
+pytestmark = pytest.mark.usefixtures("converged_images")
+
+
 def _collections_root() -> str:
     return os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0]
 
