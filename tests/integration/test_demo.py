@@ -58,7 +58,9 @@ def test_demo_reaches_depth_3_is_idempotent_and_cleans_up() -> None:
     assert recaps, "no PLAY RECAP in the second run"
     changed = {host: int(c) for host, _ok, c, _u, _f in recaps}
     assert all(c == 0 for c in changed.values()), f"second demo run changed something: {changed}"
-    print(f"demo wall time: first {first_s:.0f} s, second {second_s:.0f} s")
+    timing = f"demo wall time: first {first_s:.0f} s, second {second_s:.0f} s"
+    print(timing)
+    (LOG_DIR / "timings.txt").write_text(timing + "\n")
 
     _make("demo-clean", "demo-clean.log")
     assert _docker_names("container") == []
