@@ -30,6 +30,12 @@ def test_no_failed_units(host) -> None:
     assert out.strip() == ""
 
 
+def test_no_kernel_module_loading_units(host) -> None:
+    # The node has CAP_SYS_MODULE: modprobe@*.service would load modules into the host's kernel.
+    out = host.check_output("systemctl show --property=LoadState --value modprobe@loop.service modprobe@dm_mod.service")
+    assert out.split() == ["masked", "masked"]
+
+
 def test_pid1_is_systemd(host) -> None:
     assert host.file("/proc/1/comm").content_string.strip() == "systemd"
 
