@@ -88,6 +88,28 @@ def pid_error(pid: str) -> str | None:
     return None
 
 
+def kernel_argument_spec(**extra: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    """Options of every module that reads kernel files: ``proc_root``, ``sys_root`` and ``pid``
+    (documented by the ``nested.hosts.kernel_roots`` doc fragment), followed by ``extra``."""
+    spec: dict[str, dict[str, t.Any]] = {
+        "proc_root": {"type": "path", "default": "/proc"},
+        "sys_root": {"type": "path", "default": "/sys"},
+        "pid": {"type": "str", "default": "self"},
+    }
+    spec.update(extra)
+    return spec
+
+
+FS_ROOT_OPTION: dict[str, t.Any] = {"type": "path", "default": "/"}
+
+
+def option_errors(params: t.Mapping[str, t.Any]) -> list[str]:
+    """Errors for the root options present in ``params`` (``proc_root``, ``fs_root``) and ``pid``."""
+    errors = [root_error(option, params[option]) for option in ("proc_root", "fs_root") if option in params]
+    errors.append(pid_error(params["pid"]))
+    return [error for error in errors if error]
+
+
 def read_text(root: str, *parts: str) -> ReadResult:
     """Read ``root/parts...`` as text; a missing or unreadable file gives a warning, not an error."""
     path = os.path.join(root, *parts)

@@ -523,6 +523,13 @@ def _candidates(first: str, start: int, stop: int) -> list[ipaddress.IPv4Network
     return seen
 
 
+def _first_free(
+    candidates: t.Iterable[ipaddress.IPv4Network], used: t.Sequence[ipaddress.IPv4Network]
+) -> ipaddress.IPv4Network | None:
+    """The first candidate that overlaps none of ``used``."""
+    return next((cand for cand in candidates if not any(cand.overlaps(net) for net in used)), None)
+
+
 def choose_networks(
     route_text: str | None, pool_size: int = DEFAULT_POOL_SIZE
 ) -> dict[str, t.Any]:
@@ -547,11 +554,7 @@ def choose_networks(
             f"bip {bip}: the network docker0 uses now, so running containers keep their addresses"
         )
     else:
-        bip_net = None
-        for cand in _candidates(SYSBOX_DEFAULT_BIP, 20, 32):
-            if not any(cand.overlaps(net) for net in others):
-                bip_net = cand
-                break
+        bip_net = _first_free(_candidates(SYSBOX_DEFAULT_BIP, 20, 32), others)
         if bip_net is None:
             raise ValueError(
                 "every candidate range for bip overlaps an existing route; set sysbox_bip yourself"
@@ -559,11 +562,7 @@ def choose_networks(
         bip = f"{next(bip_net.hosts())}/{bip_net.prefixlen}"
         reasons.append(f"bip {bip}: first candidate overlapping no route")
     used = others + [bip_net] + docker0
-    pool = None
-    for cand in _candidates(SYSBOX_DEFAULT_POOL, 25, 32):
-        if not any(cand.overlaps(net) for net in used):
-            pool = cand
-            break
+    pool = _first_free(_candidates(SYSBOX_DEFAULT_POOL, 25, 32), used)
     if pool is None:
         raise ValueError(
             "every candidate range for default-address-pools overlaps a route; set sysbox_default_address_pools yourself"

@@ -87,33 +87,23 @@ from ansible_collections.nested.hosts.plugins.module_utils._apparmor import (
     gather,
 )
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
-    pid_error,
-    root_error,
+    kernel_argument_spec,
+    option_errors,
 )
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "proc_root": {"type": "path", "default": "/proc"},
-            "sys_root": {"type": "path", "default": "/sys"},
-            "pid": {"type": "str", "default": "self"},
-            "expect_profile": {"type": "str"},
-            "expect_mode": {
-                "type": "str",
-                "choices": ["enforce", "complain", "kill", "unconfined", "prompt"],
-            },
-        },
+        argument_spec=kernel_argument_spec(
+            expect_profile={"type": "str"},
+            expect_mode={"type": "str", "choices": ["enforce", "complain", "kill", "unconfined", "prompt"]},
+        ),
         required_by={"expect_mode": "expect_profile"},
         supports_check_mode=True,
     )
     params = module.params
-    for error in (
-        root_error("proc_root", params["proc_root"]),
-        pid_error(params["pid"]),
-    ):
-        if error:
-            module.fail_json(msg=error)
+    for error in option_errors(params):
+        module.fail_json(msg=error)
     result, warnings = gather(params["proc_root"], params["sys_root"], params["pid"])
     for warning in warnings:
         module.warn(warning)

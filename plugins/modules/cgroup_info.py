@@ -106,27 +106,19 @@ reasons:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nested.hosts.plugins.module_utils._cgroup import gather
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
-    pid_error,
-    root_error,
+    kernel_argument_spec,
+    option_errors,
 )
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "proc_root": {"type": "path", "default": "/proc"},
-            "sys_root": {"type": "path", "default": "/sys"},
-            "pid": {"type": "str", "default": "self"},
-        },
+        argument_spec=kernel_argument_spec(),
         supports_check_mode=True,
     )
     params = module.params
-    for error in (
-        root_error("proc_root", params["proc_root"]),
-        pid_error(params["pid"]),
-    ):
-        if error:
-            module.fail_json(msg=error)
+    for error in option_errors(params):
+        module.fail_json(msg=error)
     result, warnings = gather(params["proc_root"], params["sys_root"], params["pid"])
     for warning in warnings:
         module.warn(warning)

@@ -206,8 +206,9 @@ recommendation_notes:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
-    pid_error,
-    root_error,
+    FS_ROOT_OPTION,
+    kernel_argument_spec,
+    option_errors,
 )
 from ansible_collections.nested.hosts.plugins.module_utils._nesting import (
     gather,
@@ -217,23 +218,15 @@ from ansible_collections.nested.hosts.plugins.module_utils._nesting import (
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "proc_root": {"type": "path", "default": "/proc"},
-            "sys_root": {"type": "path", "default": "/sys"},
-            "fs_root": {"type": "path", "default": "/"},
-            "pid": {"type": "str", "default": "self"},
-            "engine_capabilities": {"type": "list", "elements": "str"},
-        },
+        argument_spec=kernel_argument_spec(
+            fs_root=FS_ROOT_OPTION,
+            engine_capabilities={"type": "list", "elements": "str"},
+        ),
         supports_check_mode=True,
     )
     params = module.params
-    for error in (
-        root_error("proc_root", params["proc_root"]),
-        root_error("fs_root", params["fs_root"]),
-        pid_error(params["pid"]),
-    ):
-        if error:
-            module.fail_json(msg=error)
+    for error in option_errors(params):
+        module.fail_json(msg=error)
     engine_caps, caps_error = normalize_capabilities(params["engine_capabilities"])
     if caps_error:
         module.fail_json(msg=caps_error)

@@ -152,27 +152,25 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
-    pid_error,
-    root_error,
+    FS_ROOT_OPTION,
+    kernel_argument_spec,
+    option_errors,
 )
 from ansible_collections.nested.hosts.plugins.module_utils._sysbox import preflight
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "proc_root": {"type": "path", "default": "/proc"},
-            "sys_root": {"type": "path", "default": "/sys"},
-            "pid": {"type": "str", "default": "self"},
-            "fs_root": {"type": "path", "default": "/"},
-            "os_release_path": {"type": "path", "default": "/etc/os-release"},
-            "architecture": {"type": "str"},
-            "pool_size": {"type": "int", "default": 24},
-        },
+        argument_spec=kernel_argument_spec(
+            fs_root=FS_ROOT_OPTION,
+            os_release_path={"type": "path", "default": "/etc/os-release"},
+            architecture={"type": "str"},
+            pool_size={"type": "int", "default": 24},
+        ),
         supports_check_mode=True,
     )
     p = module.params
-    errors = [root_error("proc_root", p["proc_root"]), root_error("fs_root", p["fs_root"]), pid_error(p["pid"])]
+    errors = option_errors(p)
     if not 16 <= p["pool_size"] <= 30:
         errors.append(f"pool_size={p['pool_size']} is outside 16..30; use a prefix length such as 24.")
     for error in filter(None, errors):

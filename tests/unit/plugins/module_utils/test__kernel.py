@@ -246,6 +246,26 @@ def test_pid_error(pid: str, ok: bool) -> None:
     assert (k.pid_error(pid) is None) is ok
 
 
+def test_kernel_argument_spec_shared_options_then_extra() -> None:
+    spec = k.kernel_argument_spec(fs_root=k.FS_ROOT_OPTION, pool_size={"type": "int", "default": 24})
+    assert list(spec) == ["proc_root", "sys_root", "pid", "fs_root", "pool_size"]
+    assert spec["proc_root"] == {"type": "path", "default": "/proc"}
+    assert spec["sys_root"] == {"type": "path", "default": "/sys"}
+    assert spec["pid"] == {"type": "str", "default": "self"}
+    assert spec["fs_root"] == {"type": "path", "default": "/"}
+    # Each call builds a new mapping: one module cannot change another's spec.
+    spec["pid"]["default"] = "1"
+    assert k.kernel_argument_spec()["pid"]["default"] == "self"
+
+
+def test_option_errors_checks_the_roots_present_and_pid(tmp_path: Path) -> None:
+    good = {"proc_root": str(tmp_path), "sys_root": "/nonexistent-is-not-checked", "pid": "self"}
+    assert k.option_errors(good) == []
+    errors = k.option_errors({**good, "proc_root": str(tmp_path / "no"), "fs_root": str(tmp_path / "nofs"), "pid": "x"})
+    assert [e.split("=", 1)[0] for e in errors] == ["proc_root", "fs_root", "pid"]
+    assert k.option_errors({**good, "fs_root": str(tmp_path)}) == []
+
+
 @pytest.mark.parametrize(
     ("mount_point", "expected"),
     [
