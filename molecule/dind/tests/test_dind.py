@@ -67,9 +67,12 @@ def test_nesting_facts_say_can_nest_docker(level: testinfra.host.Host) -> None:
     assert facts["can_nest_docker"] is True, facts.get("reasons")
 
 
-def test_level3_prints_its_cgroup_path() -> None:
+def test_level3_prints_its_cgroup_path(controller: testinfra.host.Host) -> None:
+    l1 = testinfra.get_host(LEVELS["nhtest-dind-l1"])
     l2 = testinfra.get_host(LEVELS["nhtest-dind-l2"])
     cid = json.loads(l2.check_output("docker inspect nhtest-dind-l3"))[0]["Id"]
+    l1_id = json.loads(controller.check_output("docker inspect nhtest-dind-l1"))[0]["Id"]
+    l2_id = json.loads(l1.check_output("docker inspect nhtest-dind-l2"))[0]["Id"]
     logs = l2.check_output("docker logs nhtest-dind-l3")
     print(f"level 3 ({cid[:12]}) printed:\n{logs}")
     lines = [line for line in logs.splitlines() if line]
@@ -78,6 +81,11 @@ def test_level3_prints_its_cgroup_path() -> None:
     # cgroup v1: the container's own directory shows up in every hierarchy.
     if len(lines) > 1:
         assert any(cid in path for path in paths), paths
+        # No cgroup namespace: level 3's cgroup must lie below level 2's, and level 2's below level 1's,
+        # so that removing level 1 removes them all; beside them they would leak on the host.
+        memory = next(line.split(":", 2)[2] for line in lines if "memory" in line.split(":", 2)[1].split(","))
+        assert l1_id in memory and l2_id in memory, memory
+        assert memory.index(l1_id) < memory.index(l2_id) < memory.index(cid), memory
     else:
         # cgroup v2 with a private cgroup namespace: the container sees itself at the root.
         assert paths == ["/"], paths

@@ -60,6 +60,26 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 	done
 fi
 
+# cgroup v1 without a cgroup namespace, with the host's cgroup tree mounted read-write (what
+# nesting_facts recommends there): the inner dockerd would put its containers' cgroups at the top
+# of the host's tree (/docker/<id>), beside this container. When this container is removed, its
+# processes die but nobody deletes those cgroups: they leak on the host. Put them below this
+# container's own cgroup instead; the outer runtime removes that cgroup with everything under it.
+# Skipped when the caller chose a cgroup parent (an argument or daemon.json).
+cgroup_parent_given() {
+	for arg in "$@"; do
+		case "$arg" in --cgroup-parent | --cgroup-parent=*) return 0 ;; esac
+	done
+	grep -qs '"cgroup-parent"' /etc/docker/daemon.json
+}
+if [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
+	own=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3; exit }' /proc/self/cgroup)
+	if [ -n "$own" ] && [ "$own" != / ] && [ -d "/sys/fs/cgroup/memory$own" ] && ! cgroup_parent_given "$@"; then
+		log "inner containers' cgroups go below this container's: ${own%/}/docker"
+		set -- "--cgroup-parent=${own%/}/docker" "$@"
+	fi
+fi
+
 # Mount propagation: dockerd and containerd need shared mounts.
 mount --make-rshared / || log "mount --make-rshared / failed; continuing"
 
