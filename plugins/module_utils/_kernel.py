@@ -88,19 +88,19 @@ def pid_error(pid: str) -> str | None:
     return None
 
 
-def kernel_argument_spec(**extra: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+def kernel_argument_spec(with_fs_root: bool = False, **extra: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
     """Options of every module that reads kernel files: ``proc_root``, ``sys_root`` and ``pid``
-    (documented by the ``nested.hosts.kernel_roots`` doc fragment), followed by ``extra``."""
+    (documented by the ``nested.hosts.kernel_roots`` doc fragment), ``fs_root`` when asked for,
+    followed by ``extra``."""
     spec: dict[str, dict[str, t.Any]] = {
         "proc_root": {"type": "path", "default": "/proc"},
         "sys_root": {"type": "path", "default": "/sys"},
         "pid": {"type": "str", "default": "self"},
     }
+    if with_fs_root:
+        spec["fs_root"] = {"type": "path", "default": "/"}
     spec.update(extra)
     return spec
-
-
-FS_ROOT_OPTION: dict[str, t.Any] = {"type": "path", "default": "/"}
 
 
 def option_errors(params: t.Mapping[str, t.Any]) -> list[str]:

@@ -206,7 +206,6 @@ recommendation_notes:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
-    FS_ROOT_OPTION,
     kernel_argument_spec,
     option_errors,
 )
@@ -219,7 +218,7 @@ from ansible_collections.nested.hosts.plugins.module_utils._nesting import (
 def main() -> None:
     module = AnsibleModule(
         argument_spec=kernel_argument_spec(
-            fs_root=FS_ROOT_OPTION,
+            with_fs_root=True,
             engine_capabilities={"type": "list", "elements": "str"},
         ),
         supports_check_mode=True,

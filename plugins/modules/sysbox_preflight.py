@@ -152,7 +152,6 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
-    FS_ROOT_OPTION,
     kernel_argument_spec,
     option_errors,
 )
@@ -162,7 +161,7 @@ from ansible_collections.nested.hosts.plugins.module_utils._sysbox import prefli
 def main() -> None:
     module = AnsibleModule(
         argument_spec=kernel_argument_spec(
-            fs_root=FS_ROOT_OPTION,
+            with_fs_root=True,
             os_release_path={"type": "path", "default": "/etc/os-release"},
             architecture={"type": "str"},
             pool_size={"type": "int", "default": 24},

@@ -179,6 +179,11 @@ if __name__ == "__main__":
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def docker(*args: str, check: bool = True, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """Run the docker CLI and capture its output as text."""
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+
+
 def run_playbook(
     playbook: str,
     extra_vars: dict[str, Any] | None = None,

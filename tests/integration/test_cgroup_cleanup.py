@@ -13,7 +13,6 @@ dind container with ``dind_state: absent``, then look for the inner container's 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +26,6 @@ INNER = "nhtest-cg-inner"
 CGROUP = Path("/sys/fs/cgroup")
 
 pytestmark = pytest.mark.usefixtures("converged_images")
-
-
-def _docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=300)
 
 
 def _play(tmp: Path, state: str) -> str:
@@ -61,8 +56,8 @@ def test_removing_a_dind_container_leaves_no_nested_cgroups(tmp_path: Path) -> N
     try:
         rc, out, stderr = snapshot.run_playbook(_play(tmp_path, "present"))
         assert rc == 0, snapshot.failures(out) or stderr[-2000:]
-        dind_id = _docker("inspect", "--format", "{{.Id}}", DIND).stdout.strip()
-        inner_id = _docker(
+        dind_id = snapshot.docker("inspect", "--format", "{{.Id}}", DIND).stdout.strip()
+        inner_id = snapshot.docker(
             "exec", DIND, "docker", "run", "-d", "--name", INNER, BASE_IMAGE, "sleep", "infinity"
         ).stdout.strip()
         assert inner_id, "no container could be started inside the dind container"
@@ -72,6 +67,6 @@ def test_removing_a_dind_container_leaves_no_nested_cgroups(tmp_path: Path) -> N
     finally:
         rc, out, stderr = snapshot.run_playbook(_play(tmp_path, "absent"))
     assert rc == 0, snapshot.failures(out) or stderr[-2000:]
-    assert _docker("inspect", DIND, check=False).returncode != 0, "the dind container is still there"
+    assert snapshot.docker("inspect", DIND, check=False).returncode != 0, "the dind container is still there"
     assert _cgroup_dirs(inner_id) == [], "cgroups of the inner container outlived the dind container"
     assert _cgroup_dirs(dind_id) == [], "cgroups of the dind container outlived it"

@@ -38,7 +38,6 @@ import yaml
 REPO = Path(snapshot.REPO_ROOT)
 MODULE = "ansible_collections.nested.hosts.plugins.modules.docker_daemon_config"
 BASE_IMAGE = "nested-hosts/base:bookworm"
-NODE_IMAGE = "nested-hosts/node:bookworm"
 ENGINE_CONTAINER = "nhtest-rel-fault-engine"
 NODE = "nhtest-rel-fault-1"
 
@@ -153,7 +152,7 @@ def test_corrupt_daemon_json_refused_and_untouched(tmp_path: Path) -> None:
 
 # --- stale pidfile ---------------------------------------------------------------------------
 def _docker(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+    return snapshot.docker(*args, check=check, timeout=timeout)
 
 
 def _cap_drop() -> list[str]:
@@ -167,8 +166,6 @@ def _cap_drop() -> list[str]:
 @pytest.fixture(scope="module")
 def engine_box() -> Any:
     """A container with dockerd installed but not running, the two scripts copied in."""
-    if _docker("image", "inspect", BASE_IMAGE, check=False).returncode != 0:
-        pytest.skip(f"{BASE_IMAGE} absent: run the base_image role first")
     tmp = Path(tempfile.mkdtemp(prefix="nhtest-rel-fault-"))
     template = tmp / "render.yml"
     template.write_text(
@@ -313,8 +310,6 @@ def _reached(out: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_node_removed_or_dockerd_stopped_is_repaired(tmp_path: Path) -> None:
-    if _docker("image", "inspect", NODE_IMAGE, check=False).returncode != 0:
-        pytest.skip(f"{NODE_IMAGE} absent: run the base_image and node_image roles first")
     try:
         rc, out, stderr = snapshot.run_playbook(_node_play(tmp_path, "first"))
         assert rc == 0, snapshot.failures(out) or stderr[-2000:]

@@ -247,7 +247,7 @@ def test_pid_error(pid: str, ok: bool) -> None:
 
 
 def test_kernel_argument_spec_shared_options_then_extra() -> None:
-    spec = k.kernel_argument_spec(fs_root=k.FS_ROOT_OPTION, pool_size={"type": "int", "default": 24})
+    spec = k.kernel_argument_spec(with_fs_root=True, pool_size={"type": "int", "default": 24})
     assert list(spec) == ["proc_root", "sys_root", "pid", "fs_root", "pool_size"]
     assert spec["proc_root"] == {"type": "path", "default": "/proc"}
     assert spec["sys_root"] == {"type": "path", "default": "/sys"}
