@@ -344,3 +344,39 @@ def child_vars(parent: t.Mapping[str, t.Any], name: str, python: str = "/usr/bin
             "reach the parent with local, ssh, community.docker.docker or nested.hosts.nested."
         )
     return host_vars(first, chain, python=python)
+
+
+# The innermost shell writes this to stderr before anything else, so a caller can tell a chain
+# that never reached the innermost level (every hop's own error, any rc) from a command that ran
+# there and failed on its own (whatever it prints, even "No such container" from a docker CLI
+# it runs itself). ASCII record separators keep it out of any text a command would print.
+STARTED_MARKER = b"\x1enested.hosts:started\x1e"
+_MARKER_PRINTF = "printf '\\036nested.hosts:started\\036' >&2; "
+
+
+def started_command(shell: str, script: str, args: t.Sequence[str] = ()) -> list[str]:
+    """``[shell, -c, script, shell, *args]`` with ``script`` first writing :data:`STARTED_MARKER`.
+
+    ``args`` become ``$1``, ``$2``, ... of ``script`` (unquoted: every hop passes argv unchanged).
+    """
+    command = [shell, "-c", _MARKER_PRINTF + script]
+    if args:
+        command += [shell, *args]
+    return command
+
+
+def split_started(stderr: bytes) -> tuple[bool, bytes]:
+    """``(started, stderr without the marker)`` for the stderr of a :func:`started_command`."""
+    head, found, tail = stderr.partition(STARTED_MARKER)
+    return (True, head + tail) if found else (False, stderr)
+
+
+def chain_failure(first_hop: FirstHop, chain: t.Sequence[str], rc: int, stderr: str) -> str:
+    """Why a command did not start in the innermost container: :func:`hop_failure`'s hop when the
+    message names one, else the chain and the last line the hops printed."""
+    named = hop_failure(first_hop, chain, rc, stderr)
+    if named:
+        return named
+    lines = (stderr or "").strip().splitlines()
+    last = lines[-1] if lines else "no message"
+    return f"the command did not start in the innermost container of {describe(first_hop, chain)} (rc {rc}: {last})"
