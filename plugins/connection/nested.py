@@ -1,5 +1,6 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+# ruff: noqa: E402  (the imports follow DOCUMENTATION and EXAMPLES, as in every Ansible plugin)
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -53,10 +54,10 @@ options:
   first_hop:
     description:
       - Where the outermost C(docker) command runs.
-      - V(local) runs it on the controller; V(ssh) runs it on O(ssh_host) over SSH.
+      - V(local) runs it on the controller; V(ssh) runs it on O(ssh_host) over SSH. Nothing else is accepted;
+        the plugin checks the value itself so that the error names C(ansible_nested_first_hop).
     type: string
     default: local
-    choices: [local, ssh]
     vars:
       - name: ansible_nested_first_hop
     env:

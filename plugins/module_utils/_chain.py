@@ -319,9 +319,13 @@ def child_vars(parent: t.Mapping[str, t.Any], name: str, python: str = "/usr/bin
     elif connection in _LOCAL_CONNECTIONS:
         first, chain = FirstHop(), [name]
     elif connection in _DOCKER_CONNECTIONS:
-        outer = parent.get("ansible_host") or parent.get("inventory_hostname")
-        first = make_first_hop({"docker_host": parent.get("ansible_docker_host")}, prefix="ansible_")
-        chain = validate_chain([outer]) + [name]
+        # community.docker.docker names the container by ansible_docker_host > ansible_host >
+        # inventory_hostname, and takes the daemon endpoint from ansible_docker_extra_args.
+        outer = parent.get("ansible_docker_host") or parent.get("ansible_host") or parent.get("inventory_hostname")
+        first = make_first_hop(
+            docker_args_values(parent.get("ansible_docker_extra_args")), prefix="(from ansible_docker_extra_args) "
+        )
+        chain = validate_chain([outer], option="the parent's container name") + [name]
     elif connection in _SSH_CONNECTIONS:
         first = make_first_hop(
             {
@@ -380,3 +384,46 @@ def chain_failure(first_hop: FirstHop, chain: t.Sequence[str], rc: int, stderr: 
     lines = (stderr or "").strip().splitlines()
     last = lines[-1] if lines else "no message"
     return f"the command did not start in the innermost container of {describe(first_hop, chain)} (rc {rc}: {last})"
+
+
+# docker CLI global flags that say which daemon to talk to, as FIRST_HOP_KEYS.
+_DOCKER_ENDPOINT_FLAGS = {
+    "-H": "docker_host",
+    "--host": "docker_host",
+    "--tlscacert": "tls_ca_cert",
+    "--tlscert": "tls_client_cert",
+    "--tlskey": "tls_client_key",
+}
+_DOCKER_BOOL_FLAGS = ("--tlsverify", "--tls", "--tlsverify=true", "--tls=true")
+
+
+def docker_args_values(extra_args: str | t.Sequence[str] | None) -> dict[str, str]:
+    """First-hop values (``FIRST_HOP_KEYS``) from community.docker's ``ansible_docker_extra_args``.
+
+    Understands ``-H``/``--host`` and the TLS flags (``--flag value`` and ``--flag=value``); any
+    other flag raises :class:`ChainError`, because dropping it could point at another daemon.
+    """
+    words = shlex.split(extra_args) if isinstance(extra_args, str) else list(extra_args or ())
+    out: dict[str, str] = {}
+    index = 0
+    while index < len(words):
+        word = str(words[index])
+        flag, eq, value = word.partition("=")
+        if word in _DOCKER_BOOL_FLAGS:
+            index += 1
+            continue
+        if flag in _DOCKER_ENDPOINT_FLAGS:
+            if not eq:
+                if index + 1 >= len(words):
+                    raise ChainError(f"ansible_docker_extra_args: {flag} needs a value.")
+                index += 1
+                value = str(words[index])
+            out[_DOCKER_ENDPOINT_FLAGS[flag]] = value
+            index += 1
+            continue
+        raise ChainError(
+            f"ansible_docker_extra_args: {word!r} cannot be carried over to a chained connection; "
+            "only -H/--host, --tlsverify, --tlscacert, --tlscert and --tlskey are understood. "
+            "Give the child its ansible_nested_* variables directly instead."
+        )
+    return out
