@@ -165,17 +165,17 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: /tmp/nested-hosts-inventory
 """
 
-import os
-import shlex
-import subprocess
-import typing as t
-from concurrent.futures import ThreadPoolExecutor
+import os  # noqa: E402
+import shlex  # noqa: E402
+import subprocess  # noqa: E402
+import typing as t  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
-from ansible.errors import AnsibleError, AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.display import Display
+from ansible.errors import AnsibleError, AnsibleParserError  # noqa: E402
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
+from ansible.utils.display import Display  # noqa: E402
 
-from ansible_collections.nested.hosts.plugins.module_utils import _chain, _discovery
+from ansible_collections.nested.hosts.plugins.module_utils import _chain, _discovery  # noqa: E402
 
 display = Display()
 

@@ -235,7 +235,7 @@ def _walk(
         if expected:
             reason = _chain.hop_failure(first_hop, chain, outcome.rc, outcome.stderr)
             reason = reason or f"{where}: {_last_line(outcome)} (exit {outcome.rc})"
-            result.warnings.append(f"{reason}; the levels below {where} are not listed")
+            result.warnings.append(f"levels below {where} are not listed: {reason}")
         return
     try:
         rows = parse_ps(outcome.stdout)

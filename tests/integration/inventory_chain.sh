@@ -12,6 +12,9 @@
 #   │  └─ nhtest-inv-stopped-1  role=container, exited (filtered)
 #   ├─ nhtest-inv-deaf-1   role=dind mode=dind, no dockerd running (a daemon that does not answer)
 #   ├─ nhtest-inv-sock-1   role=dind mode=socket, the host's socket mounted (not descended)
+#   ├─ nhtest-inv-liar-1   role=dind mode=dind, but DOCKER_HOST points at the host's socket mounted at
+#   │                      /outer/docker.sock (its docker lists the host's containers: not descended)
+#   ├─ nhtest-inv-sockplain-1  no labels, the host's socket mounted at /var/run/docker.sock
 #   ├─ nhtest-inv-web      role=container
 #   └─ nhtest-inv-ep-b     no labels; its dockerd listens on /tmp/nhtest-inv-b/docker.sock (endpoint B)
 #      └─ nhtest-inv-web        role=container (the same name as on endpoint A)
@@ -91,6 +94,9 @@ up() {
     "$IMAGE" sleep infinity >/dev/null
   docker run -d --name "$P-sock-1" --label io.nested-hosts.role=dind --label io.nested-hosts.mode=socket \
     -v /var/run/docker.sock:/var/run/docker.sock "$IMAGE" sleep infinity >/dev/null
+  docker run -d --name "$P-liar-1" --label io.nested-hosts.role=dind --label io.nested-hosts.mode=dind \
+    -v /var/run/docker.sock:/outer/docker.sock -e DOCKER_HOST=unix:///outer/docker.sock "$IMAGE" sleep infinity >/dev/null
+  docker run -d --name "$P-sockplain-1" -v /var/run/docker.sock:/var/run/docker.sock "$IMAGE" sleep infinity >/dev/null
   docker run -d --name "$P-web" --label io.nested-hosts.role=container "$IMAGE" sleep infinity >/dev/null
 
   log "endpoint B: $P-ep-b with its socket at $SOCK_DIR/docker.sock"
@@ -117,7 +123,7 @@ down() {
     docker exec "$P-node-1" docker volume rm "$P-dind-1-lib" >/dev/null 2>&1 || true
   fi
   local c
-  for c in node-1 deaf-1 sock-1 web ep-b; do
+  for c in node-1 deaf-1 sock-1 liar-1 sockplain-1 web ep-b; do
     docker rm -f "$P-$c" >/dev/null 2>&1 || true
   done
   docker volume rm "$P-node-1-lib" "$P-ep-b-lib" >/dev/null 2>&1 || true
