@@ -211,6 +211,26 @@ def subprocess_runner(timeout: int) -> _discovery.Runner:
     return run
 
 
+# How to write each option, for the messages of values Ansible's option parsing rejects.
+OPTION_FIXES = {
+    "endpoints": "a list of mappings, e.g. [{name: localhost}]",
+    "max_depth": "a whole number of at least 1, e.g. 3",
+    "roles": "a list of io.nested-hosts.role values, e.g. [node, dind, container]",
+    "label_selector": "a mapping of label to value, e.g. {io.nested-hosts.node: node-1}",
+    "include_unlabelled": "true or false",
+    "timeout": "a whole number of seconds, e.g. 60",
+    "workers": "a whole number of at least 1, e.g. 8",
+}
+
+
+def option_fix(message: str) -> str:
+    """'; set X to ...' for a message of Ansible's option parsing that names one of this plugin's options."""
+    for option, fix in OPTION_FIXES.items():
+        if f"'{option}'" in message:
+            return f"; set {option} to {fix}."
+    return ""
+
+
 def read_settings(options: t.Mapping[str, t.Any]) -> Settings:
     """Validate the plugin's options; raises AnsibleParserError naming the option and the fix."""
     endpoints_opt = options.get("endpoints")
@@ -312,7 +332,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except AnsibleParserError:
             raise
         except AnsibleError as err:
-            raise AnsibleParserError(f"{path}: {err}") from None
+            raise AnsibleParserError(f"{path}: {err}{option_fix(str(err))}") from None
         settings = read_settings({name: self.get_option(name) for name in (
             "endpoints", "max_depth", "roles", "label_selector", "include_unlabelled", "timeout", "workers")})
 
