@@ -262,7 +262,7 @@ import subprocess
 import tempfile
 import typing as t
 
-from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
+from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound, AnsibleRequiredOptionError
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
@@ -285,6 +285,24 @@ class Connection(ConnectionBase):
         self._chain: list[str] = []
 
     # ------------------------------------------------------------------ options
+
+    def set_options(
+        self,
+        task_keys: dict[str, t.Any] | None = None,
+        var_options: dict[str, t.Any] | None = None,
+        direct: dict[str, t.Any] | None = None,
+    ) -> None:
+        try:
+            super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        except AnsibleRequiredOptionError as err:
+            if "'chain'" not in str(err):
+                raise
+            raise AnsibleError(
+                "nested.hosts.nested: ansible_nested_chain is not set; give the host the list of containers to "
+                "pass through, outermost first (the nested.hosts.nested inventory plugin and the "
+                "nested.hosts.child_connection filter write it)."
+            ) from None
+        self._connected = False  # options changed: validate them again before the next command
 
     def _load_chain(self) -> None:
         """Validate the options into a first hop and a chain; AnsibleError names the bad variable."""
@@ -385,10 +403,12 @@ class Connection(ConnectionBase):
         prompted = False
         try:
             while open_pipes:
-                seen = read[proc.stdout] + read[proc.stderr]
-                if self.become.check_success(seen):
+                # The started marker has no newline after it: leave it out, or the prompt would not
+                # start a line and check_password_prompt would not see it.
+                out, err = read[proc.stdout], _chain.split_started(read[proc.stderr])[1]
+                if self.become.check_success(out) or self.become.check_success(err):
                     break
-                if self.become.check_password_prompt(seen):
+                if self.become.check_password_prompt(err) or self.become.check_password_prompt(out):
                     prompted = True
                     break
                 events = selector.select(self._timeout())
@@ -397,7 +417,7 @@ class Connection(ConnectionBase):
                     proc.communicate()
                     raise AnsibleError(
                         f"nested.hosts.nested: timeout ({self._timeout()} s) waiting for the privilege escalation "
-                        f"prompt in {self._where()}; output so far: {to_native(seen)!r}"
+                        f"prompt in {self._where()}; output so far: {to_native(out + err)!r}"
                     )
                 for key, _mask in events:
                     chunk = key.fileobj.read()  # type: ignore[union-attr]
@@ -409,7 +429,8 @@ class Connection(ConnectionBase):
         finally:
             selector.close()
             for pipe in read:
-                fcntl.fcntl(pipe, fcntl.F_SETFL, fcntl.fcntl(pipe, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+                if not pipe.closed:
+                    fcntl.fcntl(pipe, fcntl.F_SETFL, fcntl.fcntl(pipe, fcntl.F_GETFL) & ~os.O_NONBLOCK)
         if prompted:
             password = self.become.get_option("become_pass", playcontext=self._play_context) or ""
             try:
