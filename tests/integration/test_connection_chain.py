@@ -1,0 +1,384 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The nested.hosts.nested connection plugin against real nested containers, through ansible-playbook.
+
+Own chain (created here, removed after): host -> nhtest-conn-l1 (base image, privileged-equivalent,
+running dockerd) -> nhtest-conn-l2 (base image on l1's daemon). On it: modules, copy there and
+fetch back, become without and with a password (sudo prompt answered through the chain), file
+ownership of the remote user, with pipelining on and off; a level removed mid-run is UNREACHABLE
+with the hop named while the other hosts go on; bad options fail with one error naming the variable.
+
+Depth 3: the demo's levels (host -> nhdemo-node-1 -> nhdemo-dind-1 -> nhdemo-d3), used read-only
+(pipelined modules and a fetch); skipped with the reason printed when `make demo` has not run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import snapshot
+import yaml
+
+BASE_IMAGE = "nested-hosts/base:bookworm"
+L1, L2 = "nhtest-conn-l1", "nhtest-conn-l2"
+DEMO = ["nhdemo-node-1", "nhdemo-dind-1", "nhdemo-d3"]
+SUDO_USER, SUDO_PASSWORD = "nhpw", "nhtest-pw"
+
+pytestmark = pytest.mark.usefixtures("converged_images")
+
+
+def _cap_drop() -> list[str]:
+    """Capabilities missing from the bounding set (the ENVIRONMENT.md recipe computes, never hard-codes, them)."""
+    names = {24: "SYS_RESOURCE"}
+    with open("/proc/self/status", encoding="ascii") as handle:
+        bnd = int(next(line for line in handle if line.startswith("CapBnd:")).split()[1], 16)
+    return [names.get(bit, str(bit)) for bit in range(41) if not bnd >> bit & 1]
+
+
+def _in_l1(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    return snapshot.docker("exec", L1, "docker", *args, check=check, timeout=timeout)
+
+
+def _remove_own() -> None:
+    snapshot.docker("rm", "-f", L1, check=False)
+    snapshot.docker("volume", "rm", f"{L1}-lib", check=False)
+
+
+@pytest.fixture(scope="module")
+def own_chain() -> Any:
+    """host -> nhtest-conn-l1 (dockerd) -> nhtest-conn-l2, with a sudo user that needs a password in l2."""
+    _remove_own()
+    flags = ["--cap-add", "ALL"]
+    for cap in _cap_drop():
+        flags += ["--cap-drop", cap]
+    started = time.monotonic()
+    snapshot.docker(
+        "run", "-d", "--name", L1, *flags,
+        "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+        "--security-opt", "systempaths=unconfined", "--device-cgroup-rule", "a *:* rwm",
+        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v", f"{L1}-lib:/var/lib/docker",
+        BASE_IMAGE, "sh", "-c", "exec dockerd >/var/log/dockerd.log 2>&1",
+    )  # fmt: skip
+    try:
+        for _ in range(60):
+            if _in_l1("info", "--format", "{{.Driver}}", check=False).returncode == 0:
+                break
+            time.sleep(1)
+        else:
+            log = snapshot.docker("exec", L1, "tail", "-n", "20", "/var/log/dockerd.log", check=False).stdout
+            pytest.fail(f"dockerd in {L1} did not start:\n{log}")
+        save = subprocess.Popen(["docker", "save", BASE_IMAGE], stdout=subprocess.PIPE)
+        load = subprocess.run(
+            ["docker", "exec", "-i", L1, "docker", "load", "-q"],
+            stdin=save.stdout,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        save.wait(timeout=300)
+        assert save.returncode == 0 and load.returncode == 0, f"seeding {BASE_IMAGE} into {L1}: {load.stderr}"
+        _in_l1("run", "-d", "--name", L2, BASE_IMAGE, "sleep", "infinity")
+        script = (
+            f"useradd -m -s /bin/sh {SUDO_USER} && echo '{SUDO_USER}:{SUDO_PASSWORD}' | chpasswd"
+            f" && echo '{SUDO_USER} ALL=(ALL) ALL' > /etc/sudoers.d/{SUDO_USER} && chmod 0440 /etc/sudoers.d/{SUDO_USER}"
+        )
+        _in_l1("exec", L2, "sh", "-c", script)
+        print(f"\nown chain {L1} > {L2} ready in {time.monotonic() - started:.1f} s")
+        yield [L1, L2]
+    finally:
+        _remove_own()
+
+
+def _demo_present() -> str | None:
+    """None when the demo's depth-3 chain answers, else why not."""
+    probe = ["docker"]
+    for name in DEMO:
+        probe += ["exec", name] + (["docker"] if name != DEMO[-1] else [])
+    proc = subprocess.run(probe + ["true"], capture_output=True, text=True, check=False, timeout=60)
+    if proc.returncode != 0:
+        return f"the demo's depth-3 chain {' > '.join(DEMO)} is not there (run `make demo`): {proc.stderr.strip()}"
+    return None
+
+
+def _play(
+    tmp: Path, hosts: dict[str, dict[str, Any]], plays: list[dict[str, Any]], pipelining: bool = True
+) -> tuple[int, dict[str, Any], str]:
+    """Run ``plays`` with the json callback; ``hosts`` form the group ``chain`` (reached through
+    nested.hosts.nested), next to a ``localhost`` on the controller."""
+    inventory = tmp / "inventory.yml"
+    common = {"ansible_connection": "nested.hosts.nested", "ansible_python_interpreter": "/usr/bin/python3"}
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory.write_text(
+        yaml.safe_dump(
+            {"all": {"hosts": {"localhost": local}, "children": {"chain": {"vars": common, "hosts": hosts}}}}
+        )
+    )
+    playbook = tmp / "play.yml"
+    playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
+    bindir = os.path.dirname(sys.executable)
+    env = dict(
+        os.environ,
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_PIPELINING=str(pipelining),
+        ANSIBLE_HOST_KEY_CHECKING="0",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_NOCOLOR="1",
+        PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
+        LANG="C.UTF-8",
+    )
+    argv = [os.path.join(bindir, "ansible-playbook"), "-i", str(inventory), str(playbook)]
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, env=env, timeout=600, check=False, cwd=snapshot.REPO_ROOT
+    )
+    try:
+        out = json.loads(proc.stdout[proc.stdout.index("{") :])
+    except ValueError:
+        pytest.fail(
+            f"ansible-playbook printed no json (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
+    return proc.returncode, out, proc.stderr
+
+
+def _results(out: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(name, host): result for name, host, result in snapshot.task_results(out)}
+
+
+def _task(name: str, **body: Any) -> dict[str, Any]:
+    return {"name": name, **body}
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "no-pipelining"])
+def test_modules_files_and_become_through_the_chain(own_chain: list[str], tmp_path: Path, pipelining: bool) -> None:
+    payload = tmp_path / "payload.bin"
+    payload.write_bytes(os.urandom(3 * 1024 * 1024) + b"\x00end\n")
+    fetched = tmp_path / "fetched"
+    remote = f"/tmp/nhtest-conn-{'p' if pipelining else 'np'}.bin"
+    tasks = [
+        _task("command", **{"ansible.builtin.command": "cat /etc/hostname", "register": "out", "changed_when": False}),
+        _task("setup", **{"ansible.builtin.setup": {"gather_subset": ["min"]}}),
+        _task("copy", **{"ansible.builtin.copy": {"src": str(payload), "dest": remote, "mode": "0640"}}),
+        _task("stat", **{"ansible.builtin.stat": {"path": remote, "checksum_algorithm": "sha256"}}),
+        _task("fetch", **{"ansible.builtin.fetch": {"src": remote, "dest": f"{fetched}/", "flat": True}}),
+        _task(
+            "failing command keeps its rc",
+            **{
+                "ansible.builtin.command": "sh -c 'echo Error: No such container: x >&2; exit 3'",
+                "register": "r",
+                "failed_when": "r.rc != 3",
+                "changed_when": False,
+            },
+        ),
+        _task(
+            "become nobody",
+            **{"ansible.builtin.command": "id -un", "become": True, "become_user": "nobody", "changed_when": False},
+        ),
+        _task("remove", **{"ansible.builtin.file": {"path": remote, "state": "absent"}}),
+    ]
+    password_tasks = [
+        _task(
+            "copy as the remote user",
+            **{"ansible.builtin.copy": {"content": "mine\n", "dest": f"/home/{SUDO_USER}/owned.txt", "mode": "0600"}},
+        ),
+        _task("stat owner", **{"ansible.builtin.stat": {"path": f"/home/{SUDO_USER}/owned.txt"}}),
+        _task(
+            "become with a sudo password",
+            **{"ansible.builtin.command": "id -un", "become": True, "changed_when": False},
+        ),
+    ]
+    hosts = {
+        "l2": {"ansible_nested_chain": own_chain},
+        "l2pw": {
+            "ansible_nested_chain": own_chain,
+            "ansible_nested_user": SUDO_USER,
+            "ansible_become_password": SUDO_PASSWORD,
+        },
+    }
+    plays = [
+        {"name": "depth 2", "hosts": "l2", "gather_facts": False, "tasks": tasks},
+        {"name": "remote user and sudo password", "hosts": "l2pw", "gather_facts": False, "tasks": password_tasks},
+    ]
+    rc, out, err = _play(tmp_path, hosts, plays, pipelining=pipelining)
+    assert rc == 0, snapshot.failures(out) or err
+    res = _results(out)
+    assert (
+        res[("command", "l2")]["stdout"]
+        == subprocess.run(
+            ["docker", "exec", L1, "docker", "exec", L2, "cat", "/etc/hostname"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    assert res[("setup", "l2")]["ansible_facts"]["ansible_distribution"] == "Debian"
+    assert res[("copy", "l2")]["changed"] is True
+    assert res[("stat", "l2")]["stat"]["checksum"] == hashlib.sha256(payload.read_bytes()).hexdigest()
+    assert res[("stat", "l2")]["stat"]["mode"] == "0640"
+    assert (fetched / Path(remote).name).read_bytes() == payload.read_bytes()
+    assert res[("failing command keeps its rc", "l2")]["rc"] == 3
+    assert res[("become nobody", "l2")]["stdout"] == "nobody"
+    assert res[("stat owner", "l2pw")]["stat"]["pw_name"] == SUDO_USER
+    assert res[("become with a sudo password", "l2pw")]["stdout"] == "root"
+
+
+def test_removed_level_mid_run_is_unreachable_and_the_rest_goes_on(own_chain: list[str], tmp_path: Path) -> None:
+    doomed = "nhtest-conn-l2-doomed"
+    _in_l1("rm", "-f", doomed, check=False)
+    _in_l1("run", "-d", "--name", doomed, BASE_IMAGE, "sleep", "infinity")
+    hosts = {
+        "stays": {"ansible_nested_chain": own_chain},
+        "doomed": {"ansible_nested_chain": [L1, doomed]},
+        "ghost": {"ansible_nested_chain": ["nhtest-conn-absent", L2]},
+    }
+    plays = [
+        {
+            "name": "before",
+            "hosts": "stays:doomed",
+            "gather_facts": False,
+            "tasks": [_task("ping before", **{"ansible.builtin.ping": {}})],
+        },
+        {
+            "name": "remove a level",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "tasks": [
+                _task(
+                    "remove",
+                    **{"ansible.builtin.command": {"argv": ["docker", "exec", L1, "docker", "rm", "-f", doomed]}},
+                )
+            ],
+        },
+        {
+            "name": "after",
+            "hosts": "chain",
+            "gather_facts": False,
+            "tasks": [
+                _task("ping after", **{"ansible.builtin.ping": {}}),
+                _task("still going", **{"ansible.builtin.command": "true", "changed_when": False}),
+            ],
+        },
+    ]
+    rc, out, _err = _play(tmp_path, hosts, plays)
+    assert rc == 4, "ansible-playbook exits 4 when a host was unreachable"
+    res = _results(out)
+    assert res[("ping before", "doomed")].get("ping") == "pong"
+    gone = res[("ping after", "doomed")]
+    assert gone.get("unreachable") is True
+    assert f"container {doomed} is gone or not running (looked up through local docker > {L1})" in gone["msg"]
+    ghost = res[("ping after", "ghost")]
+    assert ghost.get("unreachable") is True
+    assert "container nhtest-conn-absent is gone or not running (looked up through local docker)" in ghost["msg"]
+    assert res[("still going", "stays")].get("rc") == 0
+    assert ("still going", "doomed") not in res, "an unreachable host leaves the play"
+    stats = out["stats"]
+    assert stats["stays"]["unreachable"] == 0 and stats["stays"]["failures"] == 0
+    assert stats["doomed"]["unreachable"] == 1 and stats["ghost"]["unreachable"] == 1
+
+
+# (host, variables, fragment of the one error)
+BAD_HOSTS: list[tuple[str, dict[str, Any], str]] = [
+    ("no-chain", {}, "ansible_nested_chain is not set"),
+    (
+        "bad-name",
+        {"ansible_nested_chain": [L1, "bad name"]},
+        "ansible_nested_chain[1]='bad name' is not a container name",
+    ),
+    (
+        "bad-first-hop",
+        {"ansible_nested_chain": [L1], "ansible_nested_first_hop": "telnet"},
+        "ansible_nested_first_hop='telnet' is not supported",
+    ),
+    (
+        "bad-port",
+        {
+            "ansible_nested_chain": [L1],
+            "ansible_nested_first_hop": "ssh",
+            "ansible_nested_ssh_host": "127.0.0.1",
+            "ansible_nested_ssh_port": "http",
+        },
+        "ansible_nested_ssh_port='http' is not a port number",
+    ),
+    (
+        "partial-tls",
+        {
+            "ansible_nested_chain": [L1],
+            "ansible_nested_docker_host": "tcp://127.0.0.1:2376",
+            "ansible_nested_tls_ca_cert": "/ca.pem",
+        },
+        "set ansible_nested_tls_client_cert, ansible_nested_tls_client_key as well",
+    ),
+]
+
+
+def test_bad_options_fail_with_one_error_naming_the_variable(own_chain: list[str], tmp_path: Path) -> None:
+    hosts = {name: variables for name, variables, _msg in BAD_HOSTS}
+    hosts["good"] = {"ansible_nested_chain": own_chain}
+    plays = [
+        {
+            "name": "bad options",
+            "hosts": "chain",
+            "gather_facts": False,
+            "tasks": [_task("ping", **{"ansible.builtin.ping": {}})],
+        }
+    ]
+    rc, out, _err = _play(tmp_path, hosts, plays)
+    assert rc == 2
+    res = _results(out)
+    assert res[("ping", "good")].get("ping") == "pong"
+    for name, _variables, message in BAD_HOSTS:
+        result = res[("ping", name)]
+        assert result.get("failed") is True and not result.get("unreachable"), f"{name}: {result}"
+        assert message in result["msg"], f"{name}: {result['msg']}"
+        assert "\n" not in result["msg"]
+
+
+def test_depth3_demo_levels_read_only(tmp_path: Path) -> None:
+    why = _demo_present()
+    if why:
+        print(f"\nSKIP depth 3: {why}")
+        pytest.skip(why)
+    fetched = tmp_path / "fetched"
+    hosts = {"d1": {"ansible_nested_chain": DEMO[:1]}, "d3": {"ansible_nested_chain": DEMO}}
+    tasks = [
+        _task("ping", **{"ansible.builtin.ping": {}}),
+        _task("command", **{"ansible.builtin.command": "cat /etc/hostname", "changed_when": False}),
+        _task("setup", **{"ansible.builtin.setup": {"gather_subset": ["min"]}}),
+        _task(
+            "become nobody",
+            **{"ansible.builtin.command": "id -un", "become": True, "become_user": "nobody", "changed_when": False},
+        ),
+        _task(
+            "fetch",
+            **{
+                "ansible.builtin.fetch": {
+                    "src": "/etc/os-release",
+                    "dest": f"{fetched}/{{{{ inventory_hostname }}}}/",
+                    "flat": True,
+                }
+            },
+        ),
+    ]
+    rc, out, err = _play(
+        tmp_path, hosts, [{"name": "depth 3", "hosts": "chain", "gather_facts": False, "tasks": tasks}], pipelining=True
+    )
+    assert rc == 0, snapshot.failures(out) or err
+    res = _results(out)
+    direct = ["docker", "exec", DEMO[0], "docker", "exec", DEMO[1], "docker", "exec", DEMO[2]]
+    assert (
+        res[("command", "d3")]["stdout"]
+        == subprocess.run(direct + ["cat", "/etc/hostname"], capture_output=True, text=True, check=True).stdout.strip()
+    )
+    assert res[("command", "d3")]["stdout"] != res[("command", "d1")]["stdout"]
+    assert res[("become nobody", "d3")]["stdout"] == "nobody"
+    assert res[("setup", "d3")]["ansible_facts"]["ansible_distribution"] == "Debian"
+    os_release = subprocess.run(direct + ["cat", "/etc/os-release"], capture_output=True, check=True).stdout
+    assert (fetched / "d3" / "os-release").read_bytes() == os_release
+    assert out["stats"]["d3"]["failures"] == 0 and out["stats"]["d3"]["unreachable"] == 0
