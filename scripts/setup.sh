@@ -15,7 +15,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-APT_PACKAGES=(docker.io debootstrap iptables jq make rsync git ca-certificates python3-venv chromium shellcheck dpkg-dev)
+APT_PACKAGES=(docker.io debootstrap iptables jq make rsync git ca-certificates python3-venv chromium shellcheck dpkg-dev
+  qemu-system-x86 qemu-utils zstd e2fsprogs openssh-client)  # second line: scripts/hostlab.py guests
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
