@@ -32,13 +32,22 @@ options:
     description: Python interpreter inside the container (C(ansible_python_interpreter)).
     type: str
     default: /usr/bin/python3
+  connection:
+    description:
+      - The parent's connection, when it is not in its host variables (a play's C(connection) keyword).
+      - Unset, the parent's C(ansible_connection) is used, and a parent without one counts as reached over SSH.
+    type: str
 """
 
 EXAMPLES = r"""
 ---
 - name: Add a container started on this host to the inventory, reachable from the controller
-  ansible.builtin.add_host: "{{ {'name': 'web-1', 'groups': ['web']}
-                                | combine(hostvars[inventory_hostname] | nested.hosts.child_connection('web-1')) }}"
+  ansible.builtin.add_host: "{{ web_host }}"
+  vars:
+    # A variable, not an inline template: key=value text inside free-form arguments would be split.
+    web_host: >-
+      {{ {'name': 'web-1', 'groups': ['web']}
+         | combine(hostvars[inventory_hostname] | nested.hosts.child_connection('web-1', connection=ansible_connection | default(none))) }}
 """
 
 RETURN = r"""
@@ -49,18 +58,23 @@ _value:
   type: dict
 """
 
+from collections import ChainMap
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nested.hosts.plugins.module_utils._chain import ChainError, child_vars
 
 
-def child_connection(parent, name, python="/usr/bin/python3"):
+def child_connection(parent, name, python="/usr/bin/python3", connection=None):
     """Connection variables of container ``name`` running on the daemon of the host with variables ``parent``."""
     if not isinstance(parent, dict) and not hasattr(parent, "get"):
         raise AnsibleFilterError(
             f"child_connection: the input must be the parent host's variables (hostvars[inventory_hostname]), "
             f"got {type(parent).__name__}"
         )
+    if connection:
+        # hostvars[...] is a read-only mapping; layer the connection over it instead of copying every variable.
+        parent = ChainMap({"ansible_connection": connection}, parent)
     try:
         return child_vars(parent, name, python=python)
     except ChainError as exc:

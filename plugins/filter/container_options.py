@@ -38,9 +38,12 @@ EXAMPLES = r"""
   register: facts
 
 - name: Start a container that can run Docker inside
-  community.docker.docker_container: >-
-    {{ {'name': 'builder', 'image': 'docker:dind', 'state': 'started'}
-       | combine(facts | nested.hosts.container_options(extra_volumes=['builder-lib:/var/lib/docker'])) }}
+  community.docker.docker_container: "{{ params }}"
+  vars:
+    # A variable, not an inline template: key=value text inside free-form arguments would be split.
+    params: >-
+      {{ {'name': 'builder', 'image': 'docker:dind', 'state': 'started'}
+         | combine(facts | nested.hosts.container_options(extra_volumes=['builder-lib:/var/lib/docker'])) }}
 """
 
 RETURN = r"""
