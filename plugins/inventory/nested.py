@@ -329,7 +329,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super().parse(inventory, loader, path, cache)
         try:
             self._read_config_data(path)
-        except AnsibleParserError:
+        except AnsibleParserError as err:
+            if "Incorrect plugin name" in str(err):
+                raise AnsibleParserError(f"{path}: {err}; set plugin: {self.NAME}.") from None
             raise
         except AnsibleError as err:
             raise AnsibleParserError(f"{path}: {err}{option_fix(str(err))}") from None
