@@ -43,12 +43,16 @@ fi
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 	mkdir -p /sys/fs/cgroup/init
 	tries=0
+	moved=0
 	while :; do
 		while read -r pid; do
-			echo "$pid" >/sys/fs/cgroup/init/cgroup.procs 2>/dev/null || :
+			if echo "$pid" >/sys/fs/cgroup/init/cgroup.procs 2>/dev/null; then
+				moved=$((moved + 1))
+			fi
 		done </sys/fs/cgroup/cgroup.procs
 		wanted=$(sed -e 's/^\(.\)/+\1/' -e 's/ / +/g' /sys/fs/cgroup/cgroup.controllers)
 		if [ -z "$wanted" ] || echo "$wanted" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then
+			log "cgroup v2: moved $moved processes from / to /init; subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 			break
 		fi
 		tries=$((tries + 1))
