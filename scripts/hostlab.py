@@ -19,6 +19,8 @@ Subcommands:
 ``down --state-dir DIR``
     stop every QEMU the lab started (pidfiles), remove overlays, keys and state, and verify
     that no process and no listening port remains. Idempotent.
+``check``
+    exit 0 when QEMU can start a machine here (tools present, TCG works), 3 with the reason otherwise.
 ``status --state-dir DIR``
     say for each guest whether its QEMU runs and its SSH port answers.
 
@@ -873,6 +875,33 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def qemu_check(qemu: str, seconds: float = 3.0) -> tuple[bool, str]:
+    """Whether QEMU can start a TCG machine here: it must still run (paused) after ``seconds``."""
+    argv = [qemu, "-accel", "tcg", "-machine", "pc", "-nodefaults", "-no-user-config", "-display", "none", "-S"]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, err = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return True, f"{qemu} starts a TCG machine"
+    return False, f"{qemu} cannot start a TCG machine (exit {proc.returncode}): {tail(err.decode(errors='replace'), 3)}"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when QEMU can boot guests here, 3 (with the reason) when it cannot."""
+    del args
+    tools = ("qemu-system-x86_64", "qemu-img", "debootstrap", "mkfs.ext4", "zstd", "ssh", "ssh-keygen")
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        print(f"hostlab.py check: cannot boot guests: {', '.join(missing)} not installed (make setup installs them)")
+        return 3
+    ok, reason = qemu_check(shutil.which("qemu-system-x86_64") or "qemu-system-x86_64")
+    kvm = "/dev/kvm is accessible (up probes it)" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "no usable /dev/kvm"
+    print(f"hostlab.py check: {'can' if ok else 'cannot'} boot guests: {reason}; {kvm}")
+    return 0 if ok else 3
+
+
 def parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     top = argparse.ArgumentParser(prog="hostlab.py", description=__doc__.split("\n\n")[0])
@@ -899,6 +928,7 @@ def parser() -> argparse.ArgumentParser:
     down = sub.add_parser("down", help="stop a lab and remove its files")
     down.add_argument("--state-dir", required=True, help="the directory given to up")
     down.add_argument("--grace", type=float, default=10.0, help="seconds between SIGTERM and SIGKILL")
+    sub.add_parser("check", help="exit 0 when QEMU can boot guests here, 3 with the reason when not")
     status = sub.add_parser("status", help="show a lab's guests")
     status.add_argument("--state-dir", required=True, help="the directory given to up")
     return top
@@ -907,7 +937,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = parser().parse_args(argv)
-    handlers = {"build": cmd_build, "up": cmd_up, "down": cmd_down, "status": cmd_status}
+    handlers = {"build": cmd_build, "up": cmd_up, "down": cmd_down, "status": cmd_status, "check": cmd_check}
     try:
         return handlers[args.command](args)
     except LabError as exc:

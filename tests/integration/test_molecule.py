@@ -5,6 +5,7 @@ A scenario passes only when ``molecule test`` (create, converge, idempotence, ve
 destroy) exits 0. The full log goes to ``build/molecule/<scenario>.log``; on failure its
 tail is shown. ``NH_MOLECULE_SCENARIOS=a,b`` limits the run to those scenarios.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,6 +17,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+HOSTLAB = REPO_ROOT / "scripts" / "hostlab.py"
+# Scenarios that boot QEMU guests with scripts/hostlab.py: skipped only where QEMU cannot boot one.
+GUEST_SCENARIOS = frozenset({"modern_host"})
 MOLECULE_DIR = REPO_ROOT / "molecule"
 LOG_DIR = REPO_ROOT / "build" / "molecule"
 
@@ -60,8 +64,19 @@ def _run_scenario(scenario: str) -> str:
     return log_path.read_text(errors="replace")
 
 
+def _skip_unless_guests_boot() -> None:
+    """Skip (printing why) only when ``hostlab.py check`` says QEMU cannot boot a guest here."""
+    proc = subprocess.run([sys.executable, str(HOSTLAB), "check"], capture_output=True, text=True, check=False)
+    print(proc.stdout.strip())
+    if proc.returncode == 3:
+        pytest.skip(f"not run, QEMU cannot boot a guest here: {proc.stdout.strip()}")
+    assert proc.returncode == 0, f"hostlab.py check failed: {proc.stdout}{proc.stderr}"
+
+
 @pytest.mark.parametrize("scenario", _scenarios())
 def test_molecule_scenario(scenario: str) -> None:
+    if scenario in GUEST_SCENARIOS:
+        _skip_unless_guests_boot()
     log = _run_scenario(scenario)
     if scenario == "sysbox":
         # The scenario says which package it installed; a stand-in run must never pass for a real one.

@@ -294,3 +294,20 @@ def test_bad_input_names_the_parameter(tmp_path, capsys, argv, message):
     assert hostlab.main([a.format(tmp=tmp_path) for a in argv]) == 2
     err = capsys.readouterr().err
     assert __import__("re").search(message, err), err
+
+
+@pytest.mark.parametrize(
+    ("script", "ok", "reason"),
+    [
+        ("#!/bin/sh\nexec sleep 30\n", True, "starts a TCG machine"),
+        ("#!/bin/sh\necho 'qemu: no accelerator found' >&2\nexit 1\n", False, "no accelerator found"),
+    ],
+    ids=["runs", "exits"],
+)
+def test_qemu_check(tmp_path, script, ok, reason):
+    fake = tmp_path / "qemu-system-x86_64"
+    fake.write_text(script)
+    fake.chmod(0o755)
+    result, text = hostlab.qemu_check(str(fake), seconds=1.0)
+    assert result is ok
+    assert reason in text
