@@ -1,14 +1,16 @@
 #!/usr/bin/env python
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Generate docs/modules/<module>.md and docs/roles/<role>.md from the collection's own sources.
+"""Generate docs/modules/, docs/plugins/ and docs/roles/ pages from the collection's own sources.
 
 Modules: DOCUMENTATION, EXAMPLES and RETURN are read from each plugins/modules/*.py with ``ast``
 (the module is never imported), parsed as YAML, and merged with the documentation fragments they
 name (``nested.hosts.<fragment>[.<var>]`` from plugins/doc_fragments, ``ansible.builtin.*`` from
-ansible-core). Roles: every entry point of roles/<role>/meta/argument_specs.yml.
+ansible-core). Plugins (the types in PLUGIN_TYPES): the same from plugins/<type>/*.py, every option
+with where it is set from (variables, keyword, CLI, environment, ini). Roles: every entry point of
+roles/<role>/meta/argument_specs.yml.
 
-    python scripts/gen_docs.py           write the pages (and the two index pages)
+    python scripts/gen_docs.py           write the pages (and the index pages)
     python scripts/gen_docs.py --check   write nothing; exit 1 listing every page that is missing,
                                          differs from what the sources give, or has no source left
 
@@ -349,6 +351,70 @@ def role_page(role: str, specs_path: Path) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+# Plugin types with a page each in docs/plugins/<name>_<type>.md (the type's DOCUMENTATION has `name:`).
+PLUGIN_TYPES = ("connection",)
+
+
+def set_via(spec: dict[str, Any]) -> str:
+    """Where a plugin option comes from (vars, env, ini, keyword, cli), highest precedence first."""
+    parts = [f"variable `{v['name']}`" for v in reversed(spec.get("vars") or [])]
+    parts += [f"keyword `{k['name']}`" for k in spec.get("keyword") or []]
+    parts += [f"CLI `--{c.get('option', c['name']).replace('_', '-')}`" for c in spec.get("cli") or []]
+    parts += [f"environment `{e['name']}`" for e in spec.get("env") or []]
+    parts += [f"ini `[{i['section']}] {i['key']}`" for i in spec.get("ini") or []]
+    return ", ".join(parts)
+
+
+def plugin_page(info: dict[str, Any], plugin_type: str) -> str:
+    doc = info["doc"]
+    name = doc.get("name", Path(info["source"]).stem)
+    options = {}
+    for key, spec in (doc.get("options") or {}).items():
+        spec = dict(spec or {})
+        via = set_via(spec)
+        if via:
+            descr = spec.get("description") or []
+            spec["description"] = (descr if isinstance(descr, list) else [descr]) + [f"Set via: {via}."]
+        options[key] = spec
+    out = [
+        f"{MARKER} from {info['source']}; do not edit. Run `make docs`. -->",
+        "",
+        f"# {NAMESPACE}.{name} ({plugin_type} plugin)",
+        "",
+        f"{markup(doc.get('short_description', ''))}",
+        "",
+    ]
+    if doc.get("version_added"):
+        out += [f"Added in version {doc['version_added']}.", ""]
+    out += ["## Synopsis", "", paragraphs(doc.get("description")), ""]
+    if doc.get("requirements"):
+        out += ["## Requirements", ""] + [f"- {markup(r)}" for r in doc["requirements"]] + [""]
+    out += ["## Options", ""]
+    if options:
+        out += ["| Option | Type | Default | Choices | Description |", "|---|---|---|---|---|"]
+        out += option_rows(options) + [""]
+    else:
+        out += ["This plugin takes no options.", ""]
+    if doc.get("notes"):
+        out += ["## Notes", ""] + [f"- {markup(n)}" for n in doc["notes"]] + [""]
+    if doc.get("seealso"):
+        out += ["## See also", ""]
+        for item in doc["seealso"]:
+            if "plugin" in item:
+                out.append(f"- `{item['plugin']}` ({item.get('plugin_type', 'plugin')} plugin)")
+            elif "module" in item:
+                out.append(f"- {markup('M(' + item['module'] + ')')}")
+            elif "link" in item:
+                out.append(f"- [{item.get('name', item['link'])}]({item['link']})")
+        out.append("")
+    if info["examples"]:
+        out += ["## Examples", "", "```yaml", info["examples"], "```", ""]
+    if doc.get("author"):
+        authors = doc["author"] if isinstance(doc["author"], list) else [doc["author"]]
+        out += ["## Authors", ""] + [f"- {a}" for a in authors] + [""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
 def index_page(title: str, intro: str, entries: list[tuple[str, str, str]], source: str) -> str:
     out = [
         f"{MARKER} from {source}; do not edit. Run `make docs`. -->",
@@ -385,6 +451,23 @@ def expected_pages() -> tuple[dict[Path, str], list[str]]:
         modules,
         "plugins/modules/*.py",
     )
+    plugins = []
+    for plugin_type in PLUGIN_TYPES:
+        for path in sorted((REPO / "plugins" / plugin_type).glob("*.py")):
+            if path.name == "__init__.py":
+                continue
+            info = module_docs(path)
+            name = info["doc"].get("name", path.stem)
+            pages[REPO / "docs" / "plugins" / f"{name}_{plugin_type}.md"] = plugin_page(info, plugin_type)
+            short = markup(info["doc"].get("short_description", ""))
+            plugins.append((f"{NAMESPACE}.{name} ({plugin_type})", f"{name}_{plugin_type}.md", short))
+    if plugins:
+        pages[REPO / "docs" / "plugins" / "README.md"] = index_page(
+            "Plugins",
+            f"One page per plugin of `{NAMESPACE}` ({', '.join(PLUGIN_TYPES)}), generated from its DOCUMENTATION and EXAMPLES.",
+            plugins,
+            ", ".join(f"plugins/{t}/*.py" for t in PLUGIN_TYPES),
+        )
     roles = []
     for role_dir in sorted(p for p in (REPO / "roles").glob("*") if p.is_dir()):
         specs = role_dir / "meta" / "argument_specs.yml"
@@ -410,7 +493,7 @@ def expected_pages() -> tuple[dict[Path, str], list[str]]:
 
 def existing_generated() -> set[Path]:
     found = set()
-    for folder in ("modules", "roles"):
+    for folder in ("modules", "roles", "plugins"):
         for path in (REPO / "docs" / folder).glob("*.md"):
             if path.read_text(encoding="utf-8", errors="replace").startswith(MARKER):
                 found.add(path)
