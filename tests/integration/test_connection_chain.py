@@ -2,7 +2,9 @@
 """The nested.hosts.nested connection plugin against real nested containers, through ansible-playbook.
 
 Own chain (created here, removed after): host -> nhtest-conn-l1 (base image, privileged-equivalent,
-running dockerd) -> nhtest-conn-l2 (base image on l1's daemon). On it: modules, copy there and
+running dockerd, also on tcp 2376 with TLS, and sshd) -> nhtest-conn-l2 (base image on l1's daemon).
+l2 is also reached with an SSH first hop (ssh to l1, then docker exec) and a TLS first hop (the docker
+CLI here against l1's daemon over tcp). On it: modules, copy there and
 fetch back, become without and with a password (sudo prompt answered through the chain), file
 ownership of the remote user, with pipelining on and off; a level removed mid-run is UNREACHABLE
 with the hop named while the other hosts go on; bad options fail with one error naming the variable.
@@ -51,22 +53,53 @@ def _remove_own() -> None:
     snapshot.docker("volume", "rm", f"{L1}-lib", check=False)
 
 
+CERTS = """
+set -e
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca-key.pem -out ca.pem \
+  -days 1 -subj /CN=nhtest-conn-ca
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server-key.pem -out server.csr -subj /CN=l1
+printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$1" > server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 1 -extfile server.ext \
+  -out server-cert.pem
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out client.csr -subj /CN=client
+printf 'extendedKeyUsage=clientAuth\n' > client.ext
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 1 -extfile client.ext -out cert.pem
+ssh-keygen -q -t ed25519 -N '' -f id_ed25519
+"""
+
+# Inside l1: dockerd on its socket and on tcp 2376 with TLS, and sshd for root with the test's key.
+START_L1 = """
+mkdir -p /root/.ssh /run/sshd && cp /nh/id_ed25519.pub /root/.ssh/authorized_keys && chmod 0600 /root/.ssh/authorized_keys
+/usr/sbin/sshd
+exec dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/nh/ca.pem \
+  --tlscert=/nh/server-cert.pem --tlskey=/nh/server-key.pem >/var/log/dockerd.log 2>&1
+"""
+
+
 @pytest.fixture(scope="module")
-def own_chain() -> Any:
-    """host -> nhtest-conn-l1 (dockerd) -> nhtest-conn-l2, with a sudo user that needs a password in l2."""
+def own_chain(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """host -> nhtest-conn-l1 (dockerd, also on TLS 2376, and sshd) -> nhtest-conn-l2, with a sudo user
+    that needs a password in l2. Yields the chain; ``own_chain_access`` has l1's address, certs and key."""
     _remove_own()
     flags = ["--cap-add", "ALL"]
     for cap in _cap_drop():
         flags += ["--cap-drop", cap]
     started = time.monotonic()
+    certs = tmp_path_factory.mktemp("nhtest-conn-certs")
     snapshot.docker(
         "run", "-d", "--name", L1, *flags,
         "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
         "--security-opt", "systempaths=unconfined", "--device-cgroup-rule", "a *:* rwm",
         "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v", f"{L1}-lib:/var/lib/docker",
-        BASE_IMAGE, "sh", "-c", "exec dockerd >/var/log/dockerd.log 2>&1",
+        BASE_IMAGE, "sleep", "infinity",
     )  # fmt: skip
     try:
+        address = snapshot.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", L1).stdout.strip()
+        subprocess.run(["sh", "-c", CERTS, "sh", address], cwd=certs, check=True, capture_output=True)
+        snapshot.docker("exec", L1, "mkdir", "/nh")
+        for name in ("ca.pem", "server-cert.pem", "server-key.pem", "id_ed25519.pub"):
+            snapshot.docker("cp", str(certs / name), f"{L1}:/nh/{name}")
+        snapshot.docker("exec", "-d", L1, "sh", "-c", START_L1)
         for _ in range(60):
             if _in_l1("info", "--format", "{{.Driver}}", check=False).returncode == 0:
                 break
@@ -91,10 +124,14 @@ def own_chain() -> Any:
             f" && echo '{SUDO_USER} ALL=(ALL) ALL' > /etc/sudoers.d/{SUDO_USER} && chmod 0440 /etc/sudoers.d/{SUDO_USER}"
         )
         _in_l1("exec", L2, "sh", "-c", script)
-        print(f"\nown chain {L1} > {L2} ready in {time.monotonic() - started:.1f} s")
+        ACCESS.update(address=address, certs=certs)
+        print(f"\nown chain {L1} ({address}) > {L2} ready in {time.monotonic() - started:.1f} s")
         yield [L1, L2]
     finally:
         _remove_own()
+
+
+ACCESS: dict[str, Any] = {}
 
 
 def _demo_present() -> str | None:
@@ -338,6 +375,69 @@ def test_bad_options_fail_with_one_error_naming_the_variable(own_chain: list[str
         assert result.get("failed") is True and not result.get("unreachable"), f"{name}: {result}"
         assert message in result["msg"], f"{name}: {result['msg']}"
         assert "\n" not in result["msg"]
+
+
+def test_ssh_and_tls_first_hops(own_chain: list[str], tmp_path: Path) -> None:
+    """l2 runs on l1's daemon: reached by ssh to l1 then docker exec, and by the docker CLI here
+    talking to l1's daemon over tcp with TLS; an ssh first hop that does not answer is unreachable."""
+    address, certs = ACCESS["address"], ACCESS["certs"]
+    ssh = {
+        "ansible_nested_first_hop": "ssh",
+        "ansible_nested_ssh_host": address,
+        "ansible_nested_ssh_user": "root",
+        "ansible_nested_ssh_private_key_file": str(certs / "id_ed25519"),
+        "ansible_nested_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+    }
+    tls = {
+        "ansible_nested_docker_host": f"tcp://{address}:2376",
+        "ansible_nested_tls_ca_cert": str(certs / "ca.pem"),
+        "ansible_nested_tls_client_cert": str(certs / "cert.pem"),
+        "ansible_nested_tls_client_key": str(certs / "key.pem"),
+    }
+    hosts = {
+        "via_ssh": {**ssh, "ansible_nested_chain": [L2]},
+        "via_tls": {**tls, "ansible_nested_chain": [L2]},
+        "ssh_closed_port": {**ssh, "ansible_nested_ssh_port": 1, "ansible_nested_chain": [L2]},
+    }
+    payload = tmp_path / "payload.txt"
+    payload.write_text("through the first hop\n" * 1000)
+    tasks = [
+        _task("hostname", **{"ansible.builtin.command": "cat /etc/hostname", "changed_when": False}),
+        _task(
+            "copy",
+            **{
+                "ansible.builtin.copy": {
+                    "src": str(payload),
+                    "dest": "/tmp/{{ inventory_hostname }}.txt",
+                    "mode": "0644",
+                }
+            },
+        ),
+        _task(
+            "fetch",
+            **{
+                "ansible.builtin.fetch": {
+                    "src": "/tmp/{{ inventory_hostname }}.txt",
+                    "dest": f"{tmp_path}/back/",
+                    "flat": True,
+                }
+            },
+        ),
+        _task("remove", **{"ansible.builtin.file": {"path": "/tmp/{{ inventory_hostname }}.txt", "state": "absent"}}),
+    ]
+    rc, out, _err = _play(
+        tmp_path, hosts, [{"name": "first hops", "hosts": "chain", "gather_facts": False, "tasks": tasks}]
+    )
+    assert rc == 4, "one host is unreachable"
+    res = _results(out)
+    l2_hostname = _in_l1("exec", L2, "cat", "/etc/hostname").stdout.strip()
+    for host in ("via_ssh", "via_tls"):
+        assert res[("hostname", host)]["stdout"] == l2_hostname, res[("hostname", host)]
+        assert (tmp_path / "back" / f"{host}.txt").read_text() == payload.read_text()
+        assert out["stats"][host]["failures"] == 0 and out["stats"][host]["unreachable"] == 0
+    closed = res[("hostname", "ssh_closed_port")]
+    assert closed.get("unreachable") is True
+    assert f"the first hop ssh root@{address}:1 did not answer (ssh exit 255: " in closed["msg"], closed["msg"]
 
 
 def test_depth3_demo_levels_read_only(tmp_path: Path) -> None:
