@@ -281,7 +281,7 @@ class Connection(ConnectionBase):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        self._first_hop: _chain.FirstHop | None = None
+        self._first_hop = _chain.FirstHop()  # replaced by the validated options in _connect()
         self._chain: list[str] = []
 
     # ------------------------------------------------------------------ options
@@ -330,11 +330,9 @@ class Connection(ConnectionBase):
         return getattr(self._play_context, "executable", None) or "/bin/sh"
 
     def _where(self) -> str:
-        assert self._first_hop is not None
         return _chain.describe(self._first_hop, self._chain)
 
     def _argv(self, script: str, args: t.Sequence[str] = ()) -> list[bytes]:
-        assert self._first_hop is not None
         command = _chain.started_command(self._shell_executable(), script, args)
         argv = _chain.hop_argv(
             self._first_hop, self._chain, command, user=self.get_option("remote_user") or None, interactive=True
@@ -364,7 +362,6 @@ class Connection(ConnectionBase):
 
     def _check_started(self, rc: int, stderr: bytes) -> bytes:
         """Raise AnsibleConnectionFailure unless the innermost shell started; return stderr without the marker."""
-        assert self._first_hop is not None
         started, stderr = _chain.split_started(stderr)
         if not started:
             why = _chain.chain_failure(self._first_hop, self._chain, rc, to_text(stderr, errors="surrogate_or_replace"))
@@ -386,13 +383,12 @@ class Connection(ConnectionBase):
         stderr = self._check_started(proc.returncode, stderr)
         return proc.returncode, stdout, stderr
 
-    def _answer_become_prompt(self, proc: subprocess.Popen) -> tuple[bytes, bytes]:
+    def _answer_become_prompt(self, proc: t.Any) -> tuple[bytes, bytes]:
         """Read until become succeeded or asked for its password; answer the prompt on stdin.
 
         Returns what was read (stdout, stderr) so that nothing the command printed is lost. When
         the chain closes first (a hop is gone), returns at once: the caller then names the hop.
         """
-        assert self.become is not None and proc.stdout and proc.stderr and proc.stdin
         read = {proc.stdout: b"", proc.stderr: b""}
         for pipe in read:
             fcntl.fcntl(pipe, fcntl.F_SETFL, fcntl.fcntl(pipe, fcntl.F_GETFL) | os.O_NONBLOCK)
