@@ -8,7 +8,7 @@ name: nested
 short_description: Every nested container level this collection created, on one or many Docker hosts
 version_added: 0.2.0
 author:
-  - nested.hosts maintainers
+  - nested.hosts contributors !UNKNOWN
 extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
