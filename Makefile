@@ -37,11 +37,14 @@ unit: setup
 integration: setup
 	pytest -rs -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
+# Module, plugin and role pages in docs/reference/, rendered by antsibull-docs (scripts/docs.sh).
 docs:
-	python scripts/gen_docs.py
+	bash scripts/docs.sh
 
+# Render again into a temp dir and diff (exit 1 naming stale pages); lint the DOCUMENTATION strings.
 docs-check:
-	python scripts/gen_docs.py --check
+	bash scripts/docs.sh --check
+	antsibull-docs lint-collection-docs --plugin-docs .
 
 bench: setup
 	for b in benchmarks/bench_*.py; do python "$$b"; done
