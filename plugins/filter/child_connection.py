@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: child_connection
 short_description: Host variables that reach a container running on a given host's Docker daemon
-version_added: 0.2.0
+version_added: 0.1.0
 author: nested.hosts contributors (@nested-hosts)
 description:
   - Given the variables of a host (C(hostvars[inventory_hostname])) and the name of a container that runs on that

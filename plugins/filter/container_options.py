@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: container_options
 short_description: community.docker.docker_container parameters that let Docker nest, from nesting_facts
-version_added: 0.2.0
+version_added: 0.1.0
 author: nested.hosts contributors (@nested-hosts)
 description:
   - Turns a M(nested.hosts.nesting_facts) result into the docker_container parameters C(privileged),

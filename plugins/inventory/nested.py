@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: nested
 short_description: Every nested container level this collection created, on one or many Docker hosts
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - nested.hosts contributors !UNKNOWN
 extends_documentation_fragment:
