@@ -11,6 +11,27 @@ import typing as t
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import read_text
 
 _PROFILE_LINE = re.compile(r"^(?P<name>.+?) \((?P<mode>[^()]+)\)$")
+# AppArmor's profile modes (security/apparmor/include/policy.h and the kernel's "mixed"/"prompt").
+APPARMOR_MODES = ("enforce", "complain", "kill", "unconfined", "user", "mixed", "prompt")
+# An SELinux context: user:role:type:level (the level may itself hold ':' and ',').
+_SELINUX_CONTEXT = re.compile(r"^[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.]+(:.+)?$")
+
+
+def is_apparmor_label(text: str | None) -> bool:
+    """Whether ``attr/current`` holds an AppArmor label, ``name (mode)`` with one of AppArmor's modes.
+
+    Only a running AppArmor writes such a label, so it proves AppArmor even where securityfs is hidden
+    (usual inside containers). An SELinux context (``user:role:type:level``) or ``unconfined`` alone is not proof.
+    """
+    if text is None:
+        return False
+    match = _PROFILE_LINE.match(text.replace("\0", "").strip())
+    return bool(match) and match.group("mode") in APPARMOR_MODES
+
+
+def is_selinux_context(text: str | None) -> bool:
+    """Whether ``attr/current`` holds an SELinux context such as ``system_u:system_r:container_t:s0:c1,c2``."""
+    return text is not None and bool(_SELINUX_CONTEXT.match(text.replace("\0", "").strip()))
 
 
 def parse_profiles(text: str) -> dict[str, str]:
@@ -38,6 +59,9 @@ def parse_current(text: str | None) -> dict[str, str | None] | None:
         return {"profile": match.group("name"), "mode": match.group("mode")}
     if value == "unconfined":
         return {"profile": "unconfined", "mode": None}
+    if is_selinux_context(value):
+        # Another LSM answered in the shared attr/current file: no AppArmor label there.
+        return None
     return {"profile": value, "mode": None}
 
 
@@ -105,6 +129,15 @@ def gather(
         # Only a running AppArmor answers in attr/apparmor/current (it is EINVAL otherwise), so a
         # label there proves AppArmor even where /sys shows nothing of it (e.g. securityfs unmounted).
         available = True
+    if not available and own_label.text is None:
+        legacy = read_text(proc_root, pid, "attr", "current")
+        if is_apparmor_label(legacy.text):
+            # The legacy file is shared by the LSMs; a "name (mode)" label there is AppArmor's.
+            available = True
+            warnings.append(
+                f"AppArmor is taken as available from the label {legacy.text.replace(chr(0), '').strip()!r} in "
+                f"{os.path.join(proc_root, pid, 'attr', 'current')}; {security_dir} is not visible here."
+            )
     enabled = profiles = current = None
     if available:
         enabled_read = read_text(module_dir, "parameters", "enabled")

@@ -11,6 +11,7 @@ from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
     MountInfo,
     parse_mountinfo,
     read_link,
+    read_mount_table,
     read_text,
     sys_path_for,
 )
@@ -60,13 +61,18 @@ def _words(text: str | None) -> list[str] | None:
 
 
 def detect_version(lines: list[CgroupLine], mounts: list[MountInfo]) -> str | None:
-    """Return ``v1``, ``v2`` or ``hybrid``; ``None`` when nothing is known."""
-    has_v1 = any(line.hierarchy_id != 0 for line in lines) or any(
-        m["fstype"] == "cgroup" for m in mounts
-    )
-    has_v2 = any(line.hierarchy_id == 0 for line in lines) or bool(
-        _cgroup2_mounts(mounts)
-    )
+    """Return ``v1``, ``v2`` or ``hybrid`` as the process sees it; ``None`` when nothing is known.
+
+    Where mountinfo shows cgroup mounts, they decide: the kernel prints the ``0::`` line of
+    ``/proc/<pid>/cgroup`` once cgroup2 is mounted anywhere on the machine, but a container on a
+    hybrid host that has no cgroup2 mount in its own mount namespace is ``v1`` for any runtime in it.
+    """
+    if any(m["fstype"] in ("cgroup", "cgroup2") for m in mounts):
+        has_v1 = any(m["fstype"] == "cgroup" for m in mounts)
+        has_v2 = bool(_cgroup2_mounts(mounts))
+    else:
+        has_v1 = any(line.hierarchy_id != 0 for line in lines)
+        has_v2 = any(line.hierarchy_id == 0 for line in lines)
     if has_v1 and has_v2:
         return "hybrid"
     if has_v1:
@@ -104,9 +110,41 @@ def detect_cgroupns(
                     f"{mount['mount_point']} mount: the host's cgroup tree is visible."
                 ),
             )
+    for mount in mounts:
+        if mount["fstype"] in ("cgroup", "cgroup2") and mount["root"].startswith("/.."):
+            return (
+                "private",
+                (
+                    f"the root of the {mount['mount_point']} mount is {mount['root']!r}, above the namespace root, "
+                    "so a cgroup namespace is in use."
+                ),
+            )
     return (
         "unknown",
         "ns/cgroup could not be read and the cgroup paths do not show which namespace is used.",
+    )
+
+
+def infer_cgroupns_in_container(
+    lines: list[CgroupLine], mounts: list[MountInfo]
+) -> tuple[str, str] | None:
+    """For a process known to run in a container: (``private``, evidence) when every cgroup path it
+    sees is ``/`` (as kind's entrypoint tests), and the cgroup mounts, if shown, are rooted at ``/``.
+
+    A container sharing the host's cgroup namespace sees its own ``/docker/<id>``-like path instead.
+    """
+    if not lines or any(line.path != "/" for line in lines):
+        return None
+    cgroup_mounts = [m for m in mounts if m["fstype"] in ("cgroup", "cgroup2")]
+    if any(m["root"] != "/" for m in cgroup_mounts):
+        return None
+    how = "every line of the process's cgroup file is '/'"
+    if cgroup_mounts:
+        how += " and every cgroup mount in mountinfo has root '/'"
+    return (
+        "private",
+        f"ns/cgroup could not be read; {how}, which inside a container means a private cgroup namespace "
+        "(with the host's namespace the container's own cgroup path would show).",
     )
 
 
@@ -115,18 +153,21 @@ def analyze(
     mountinfo_text: str | None,
     ns_link: str | None,
     v2_files: dict[str, str | None] | None,
+    sys_version: str | None = None,
 ) -> dict[str, t.Any]:
     """Compute the ``cgroup_info`` result from already-read texts.
 
     ``v2_files`` holds the texts of ``cgroup.controllers``, ``cgroup.subtree_control`` and
     ``cgroup.procs`` of the visible cgroup2 root (``None`` values when unreadable).
+    ``sys_version`` is the version read from the layout of ``sys/fs/cgroup`` alone
+    (see ``version_from_sys``); it is used only when neither the cgroup file nor mountinfo is there.
     """
     lines = parse_proc_cgroup(cgroup_text) if cgroup_text is not None else []
     mounts = parse_mountinfo(mountinfo_text) if mountinfo_text is not None else []
     version = (
         detect_version(lines, mounts)
         if (cgroup_text is not None or mountinfo_text is not None)
-        else None
+        else sys_version
     )
     v2_mounts = _cgroup2_mounts(mounts)
     v2_mount = v2_mounts[0] if v2_mounts else None
@@ -263,13 +304,37 @@ def analyze(
     }
 
 
+def version_from_sys(sys_root: str) -> tuple[str | None, str | None]:
+    """(version, evidence) from the layout of ``sys_root/fs/cgroup`` alone, for a capture without
+    ``/proc``: ``cgroup.controllers`` at its top is cgroup2 mounted there (``v2``); controller
+    directories holding ``tasks`` are v1 hierarchies, with a ``unified`` cgroup2 beside them (``hybrid``)."""
+    base = os.path.join(sys_root, "fs", "cgroup")
+    if os.path.isfile(os.path.join(base, "cgroup.controllers")):
+        return "v2", f"{base}/cgroup.controllers exists: cgroup2 is mounted at /sys/fs/cgroup."
+    try:
+        names = sorted(os.listdir(base))
+    except OSError:
+        return None, None
+    v1 = [name for name in names if os.path.isfile(os.path.join(base, name, "tasks"))]
+    unified = os.path.isfile(os.path.join(base, "unified", "cgroup.controllers"))
+    if v1:
+        return (
+            "hybrid" if unified else "v1",
+            f"{base} holds the v1 hierarchies {', '.join(v1)}"
+            + (" and a cgroup2 hierarchy at unified." if unified else "."),
+        )
+    if unified:
+        return "hybrid", f"{base}/unified/cgroup.controllers exists: cgroup2 is mounted at /sys/fs/cgroup/unified."
+    return None, None
+
+
 def gather(
     proc_root: str, sys_root: str, pid: str = "self"
 ) -> tuple[dict[str, t.Any], list[str]]:
     """Read the files below ``proc_root``/``sys_root`` and return (result, warnings)."""
     warnings: list[str] = []
     cgroup = read_text(proc_root, pid, "cgroup")
-    mountinfo = read_text(proc_root, pid, "mountinfo")
+    mountinfo = read_mount_table(proc_root, pid)
     ns_link = read_link(proc_root, pid, "ns", "cgroup")
     for item in (cgroup, mountinfo):
         if item.warning:
@@ -295,7 +360,14 @@ def gather(
                 v2_files[name] = item.text
                 if item.warning:
                     warnings.append(item.warning)
-    result = analyze(cgroup.text, mountinfo.text, ns_link.text, v2_files)
+    sys_version: str | None = None
+    if cgroup.text is None and mountinfo.text is None:
+        sys_version, sys_evidence = version_from_sys(sys_root)
+        if sys_version is not None:
+            warnings.append(
+                f"cgroup_version {sys_version!r} is read from the layout of /sys/fs/cgroup alone: {sys_evidence}"
+            )
+    result = analyze(cgroup.text, mountinfo.text, ns_link.text, v2_files, sys_version)
     if ns_link.text is None and result["cgroupns"] == "unknown":
         warnings.append(
             ns_link.warning

@@ -199,6 +199,67 @@ def parse_mountinfo(text: str) -> list[MountInfo]:
     return mounts
 
 
+def parse_mounts(text: str) -> list[MountInfo]:
+    """Parse ``/proc/<pid>/mounts`` (fstab format: source, mount point, type, options, 0, 0).
+
+    The fallback when only this file was captured: the fields it lacks are ``-1`` (ids), ``""``
+    (``major_minor``, and ``root``, which this format does not show) and ``[]``; its one option
+    list stands for both the per-mount and the superblock options.
+    """
+    mounts: list[MountInfo] = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        options = fields[3].split(",")
+        mounts.append(
+            MountInfo(
+                mount_id=-1,
+                parent_id=-1,
+                major_minor="",
+                root="",
+                mount_point=unescape_mount_field(fields[1]),
+                mount_options=options,
+                optional_fields=[],
+                fstype=fields[2],
+                source=unescape_mount_field(fields[0]),
+                super_options=options,
+            )
+        )
+    return mounts
+
+
+def mounts_to_mountinfo(mounts: list[MountInfo]) -> str:
+    """Render mounts in the mountinfo layout, so code that takes mountinfo text can take them
+    (an unknown mount root is written ``?``, which matches no cgroup path)."""
+    def esc(value: str) -> str:
+        return value.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011").replace("\n", "\\012")
+
+    return "".join(
+        f"{m['mount_id']} {m['parent_id']} {m['major_minor'] or '0:0'} {esc(m['root']) or '?'} {esc(m['mount_point'])} "
+        f"{','.join(m['mount_options'])} - {m['fstype']} {esc(m['source'])} {','.join(m['super_options'])}\n"
+        for m in mounts
+    )
+
+
+def read_mount_table(proc_root: str, pid: str) -> ReadResult:
+    """mountinfo of ``pid``; where only ``mounts`` was captured, that file in the mountinfo layout.
+
+    The warning then says so: mounts shows no mount roots, so what depends on them stays unknown.
+    """
+    mountinfo = read_text(proc_root, pid, "mountinfo")
+    if mountinfo.text is not None:
+        return mountinfo
+    mounts = read_text(proc_root, pid, "mounts")
+    if mounts.text is None or not parse_mounts(mounts.text):
+        return mountinfo
+    return ReadResult(
+        mounts_to_mountinfo(parse_mounts(mounts.text)),
+        f"{os.path.join(proc_root, pid, 'mountinfo')} does not exist; the mount table is read from "
+        f"{os.path.join(proc_root, pid, 'mounts')}, which does not show mount roots.",
+    )
+
+
 def parse_status(text: str) -> dict[str, str]:
     """Parse ``/proc/<pid>/status`` into a ``{key: value}`` dict (values stripped)."""
     result: dict[str, str] = {}

@@ -8,7 +8,7 @@ import os
 import re
 import typing as t
 
-from ansible_collections.nested.hosts.plugins.module_utils import _apparmor, _cgroup
+from ansible_collections.nested.hosts.plugins.module_utils import _apparmor, _cgroup, _findings
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
     CAPABILITY_NAMES,
     MountInfo,
@@ -18,6 +18,7 @@ from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
     parse_id_map,
     parse_mountinfo,
     parse_status,
+    read_mount_table,
     read_text,
 )
 
@@ -71,6 +72,10 @@ class Inputs(t.NamedTuple):
     attr_current: str | None
     cgroup_result: dict[str, t.Any]
     apparmor_result: dict[str, t.Any]
+    findings_inputs: _findings.Inputs | None = None
+
+
+NO_FINDINGS_INPUTS = _findings.Inputs([], None, None, None, {}, None, None, None, None, None, None)
 
 
 def _cap_list(status: dict[str, str], key: str) -> list[str] | None:
@@ -104,29 +109,101 @@ def analyze_capabilities(
     }
 
 
+# A root filesystem kept under a Docker data root, whatever the storage driver (root field, source or options).
+_DOCKER_ROOTFS = re.compile(
+    r"/docker/(?:overlay2?|aufs|btrfs/subvolumes|vfs/dir|zfs/graph|fuse-overlayfs"
+    r"|containerd/daemon/io\.containerd\.snapshotter\.v1\.[a-z-]+)/"
+)
+_DOCKER_DM_SOURCE = re.compile(r"^/dev/mapper/docker-[0-9]+:[0-9]+-[0-9]+-[0-9a-f]{12,64}$")
+_DOCKER_ZFS_SOURCE = re.compile(r"(?:^|/)docker/[0-9a-f]{64}(?:-init)?$")
+_CONTAINERD_ROOTFS = re.compile(r"/io\.containerd\.snapshotter\.v1\.[a-z-]+/snapshots/")
+_CRIO_PATH = re.compile(r"(?:^|/)crio-(?:conmon-)?[0-9a-f]{12,64}(?:\.scope)?(?:/|$)|:crio:[0-9a-f]{12,64}")
+_CRI_CONTAINERD_PATH = re.compile(r"cri-containerd[-:][0-9a-f]{12,64}")
+_KUBEPODS_DOCKER = re.compile(r"kubepods.*(?:/docker-[0-9a-f]{12,64}\.scope|/[0-9a-f]{64}$)")
+_LXCFS_TARGETS = ("/proc/cpuinfo", "/proc/meminfo", "/proc/uptime", "/proc/stat", "/proc/diskstats")
+# gVisor's Sentry reports a fixed kernel release: 4.4.0 in older releases, now 4.19.0-gvisor style.
+_GVISOR_RELEASE = re.compile(r"^4\.4\.0$|gvisor", re.IGNORECASE)
+
+
+def _root_mount(mounts: list[MountInfo]) -> MountInfo | None:
+    return next((m for m in reversed(mounts) if m["mount_point"] == "/"), None)
+
+
 def detect_container(
     inputs: Inputs, mounts: list[MountInfo], uid_map: list[list[int]] | None
 ) -> dict[str, t.Any]:
-    """Decide ``in_container``/``container_runtime`` and explain with ``evidence`` sentences."""
+    """Decide ``in_container``/``container_runtime`` and explain with ``evidence`` sentences.
+
+    Each marker adds one sentence and, when it is strong, a vote; the most specific runtime voted for
+    wins (a Kubernetes pod before the engine that runs it, Docker Desktop before Docker). Nothing voted
+    for but a user namespace gives ``unknown`` with the evidence found, never a guess.
+    """
     evidence: list[str] = []
-    votes: list[
-        str
-    ] = []  # runtimes supported by strong evidence, in order of specificity
+    votes: list[str] = []
 
     lines = (
         _cgroup.parse_proc_cgroup(inputs.cgroup) if inputs.cgroup is not None else []
     )
     paths = [line.path for line in lines]
+    root_mount = _root_mount(mounts)
+    root_text = (
+        " ".join([root_mount["root"], root_mount["source"], *root_mount["super_options"]])
+        if root_mount is not None
+        else ""
+    )
+    release = (inputs.osrelease or "").strip()
 
-    if any(
-        m["fstype"].startswith("fuse") and m["source"] == "sysboxfs" for m in mounts
-    ) or any(m["source"] == "sysboxfs" for m in mounts):
+    if any(m["source"] == "sysboxfs" for m in mounts):
         evidence.append(
             "mountinfo shows sysboxfs mounts (Sysbox emulates /proc and /sys files)."
         )
         votes.append("sysbox")
+
+    # Sandboxes that run the container in a VM or a user-space kernel.
+    if root_mount is not None and (
+        root_mount["source"] == "kataShared"
+        or any("/run/kata-containers/" in m["root"] or m["source"].startswith("/run/kata-containers/") for m in mounts)
+    ):
+        evidence.append(
+            f"the root filesystem is {root_mount['fstype']} from {root_mount['source']!r}"
+            " or mounts come from /run/kata-containers: a Kata Containers guest."
+        )
+        votes.append("kata")
+    elif root_mount is not None and root_mount["source"] == "none" and root_mount["fstype"] == "virtiofs":
+        evidence.append(
+            "the root filesystem is virtiofs with source 'none', as Kata Containers shares a container's root."
+        )
+        votes.append("kata")
+    if release and _GVISOR_RELEASE.search(release) and (
+        "gvisor" in release.lower()
+        or not mounts
+        or all(m["source"] == "none" for m in mounts if m["mount_point"] == "/")
+    ):
+        evidence.append(
+            f"the kernel release is {release!r}, the fixed release gVisor's user-space kernel reports."
+        )
+        votes.append("gvisor")
+
     if any("kubepods" in path for path in paths):
-        evidence.append("the cgroup path contains 'kubepods' (a Kubernetes pod).")
+        cri = (
+            "CRI-O" if any(_CRIO_PATH.search(path) for path in paths)
+            else "containerd" if any(_CRI_CONTAINERD_PATH.search(path) for path in paths)
+            else "Docker (dockershim or cri-dockerd)" if any(_KUBEPODS_DOCKER.search(path) for path in paths)
+            else None
+        )
+        evidence.append(
+            "the cgroup path contains 'kubepods' (a Kubernetes pod)"
+            + (f"; the container part names {cri}." if cri else ".")
+        )
+        votes.append("kubernetes")
+    elif any(_CRIO_PATH.search(path) for path in paths):
+        evidence.append("the cgroup path names a CRI-O container (crio-<id>).")
+        votes.append("kubernetes")
+    if any(m["mount_point"].endswith("/secrets/kubernetes.io/serviceaccount") for m in mounts):
+        evidence.append("a Kubernetes service account token is mounted (secrets/kubernetes.io/serviceaccount).")
+        votes.append("kubernetes")
+    if any("/var/lib/kubelet/pods/" in m["root"] for m in mounts):
+        evidence.append("files are bind-mounted from /var/lib/kubelet/pods/<pod uid>/ (a kubelet's pod directory).")
         votes.append("kubernetes")
 
     env = parse_environ(inputs.init_environ) if inputs.init_environ is not None else {}
@@ -135,21 +212,40 @@ def detect_container(
         evidence.append(f"PID 1 has container={container_env} in its environment.")
         votes.append(_KNOWN_CONTAINER_ENV.get(container_env, "unknown"))
 
+    podman = False
     if any(re.search(r"(^|/)libpod[-_]", path) for path in paths):
         evidence.append("the cgroup path names a Podman container (libpod-<id>).")
-        votes.append("podman")
+        podman = True
     if inputs.containerenv:
         evidence.append("/run/.containerenv exists (created by Podman).")
-        votes.append("podman")
+        podman = True
     if any(
         _PODMAN_HOSTNAME.search(m["root"])
         for m in mounts
-        if m["mount_point"] == "/etc/hostname"
+        if m["mount_point"] in ("/etc/hostname", "/run/.containerenv")
     ):
         evidence.append(
             "/etc/hostname is bind-mounted from Podman's container storage."
         )
+        podman = True
+    if root_mount is not None and "/containers/storage/overlay/" in root_text:
+        evidence.append("the root filesystem's layers live under containers/storage (Podman or CRI-O).")
+        podman = podman or not any("kubepods" in path or _CRIO_PATH.search(path) for path in paths)
+    if podman:
         votes.append("podman")
+        rootless_path = next(
+            (path for path in paths if re.search(r"/user@\d+\.service/.*libpod-", path)), None
+        )
+        if rootless_path is not None:
+            evidence.append(
+                "the libpod cgroup lies below a user@<uid>.service (a systemd user manager): rootless Podman."
+            )
+        elif uid_map is not None:
+            evidence.append(
+                "uid_map is the identity map: rootful Podman."
+                if uid_map == IDENTITY_MAP
+                else "uid_map is not the identity map: rootless Podman (or --userns)."
+            )
 
     docker_strong = False
     if any(_DOCKER_ID.search(path) for path in paths):
@@ -166,16 +262,21 @@ def detect_container(
             "/etc/hostname is bind-mounted from a Docker container directory (containers/<id>/hostname)."
         )
         docker_strong = True
-    root_mount = next((m for m in mounts if m["mount_point"] == "/"), None)
-    if (
-        root_mount is not None
-        and root_mount["fstype"] == "overlay"
-        and any("/docker/" in opt for opt in root_mount["super_options"])
+    if root_mount is not None and (
+        _DOCKER_ROOTFS.search(root_text)
+        or _DOCKER_DM_SOURCE.match(root_mount["source"])
+        or (root_mount["fstype"] == "zfs" and _DOCKER_ZFS_SOURCE.search(root_mount["source"]))
     ):
         evidence.append(
-            "the root filesystem is an overlay whose layers live under a Docker data root."
+            f"the root filesystem ({root_mount['fstype']}) lives under a Docker data root "
+            "(a Docker storage driver's or the containerd image store's directory)."
         )
         docker_strong = True
+    elif root_mount is not None and _CONTAINERD_ROOTFS.search(root_text):
+        evidence.append(
+            f"the root filesystem ({root_mount['fstype']}) is a containerd snapshot outside a Docker data root."
+        )
+        votes.append("containerd")
     apparmor_current = (inputs.apparmor_result or {}).get("current") or {}
     if apparmor_current.get("profile") == "docker-default":
         evidence.append(
@@ -190,14 +291,37 @@ def detect_container(
                 "/.dockerenv exists but nothing else points to Docker; a root filesystem made with 'docker export' "
                 "keeps that file, so it is not counted."
             )
+    wsl = bool(re.search(r"microsoft|wsl", release, re.IGNORECASE))
+    linuxkit = "linuxkit" in release.lower()
     if docker_strong:
+        if wsl or linuxkit:
+            evidence.append(
+                f"the kernel release {release!r} is Docker Desktop's VM kernel ({'WSL 2' if wsl else 'LinuxKit'})."
+            )
+            votes.append("docker-desktop")
         votes.append("docker")
 
-    if any(re.search(r"(^|/)lxc(\.payload)?[/.]", path) for path in paths):
+    lxc_paths = any(re.search(r"(^|/)lxc(\.payload)?[/.]", path) for path in paths)
+    if lxc_paths:
         evidence.append(
             "the cgroup path contains an LXC container (lxc/ or lxc.payload.)."
         )
         votes.append("lxc")
+    lxcfs = [m["mount_point"] for m in mounts if m["fstype"] == "fuse.lxcfs" or m["source"] == "lxcfs"]
+    if lxcfs:
+        evidence.append(f"lxcfs is mounted over {', '.join(lxcfs[:3])}{' ...' if len(lxcfs) > 3 else ''} (LXC, LXD, Incus).")
+        votes.append("lxc")
+    for marker, name in (("/dev/incus", "incus"), ("/dev/lxd", "lxd")):
+        if any(m["mount_point"] == marker for m in mounts):
+            evidence.append(f"{marker} is mounted: the guest API of {'Incus' if name == 'incus' else 'LXD'}.")
+            votes.append(name)
+    if root_mount is not None and re.search(r"(^|/)lxc/[^/]+/rootfs$", root_mount["root"]):
+        evidence.append(f"the root filesystem is {root_mount['root']!r}, an LXC container's rootfs directory.")
+        votes.append("lxc")
+    elif root_mount is not None and (lxc_paths or lxcfs) and re.search(
+        r"(^|/)(lxd/)?containers/[^/]+$|storage-pools/[^/]+/containers/[^/]+", root_mount["source"] + " " + root_mount["root"]
+    ):
+        evidence.append(f"the root filesystem comes from {root_mount['source']!r}, an LXD/Incus container's volume.")
     if (
         any(re.search(r"machine\.slice/machine-", path) for path in paths)
         and container_env is None
@@ -206,16 +330,14 @@ def detect_container(
             "the cgroup path lies under machine.slice (a systemd-nspawn or libvirt machine)."
         )
         votes.append("systemd-nspawn")
-    if inputs.osrelease is not None and re.search(
-        r"microsoft|wsl", inputs.osrelease, re.IGNORECASE
-    ):
-        evidence.append(
-            f"the kernel release {inputs.osrelease.strip()!r} is a WSL kernel."
-        )
+    if wsl and not docker_strong:
+        evidence.append(f"the kernel release {release!r} is a WSL kernel.")
         votes.append("wsl")
+    elif linuxkit and not docker_strong:
+        evidence.append(f"the kernel release {release!r} is a LinuxKit kernel (Docker Desktop's VM).")
 
     if uid_map is not None:
-        identity = uid_map == [[0, 0, 4294967295]]
+        identity = uid_map == IDENTITY_MAP
         if not identity:
             evidence.append(
                 f"uid_map {uid_map} is not the identity map: a user namespace is active."
@@ -224,11 +346,17 @@ def detect_container(
 
     order = (
         "sysbox",
+        "kata",
+        "gvisor",
         "kubernetes",
         "podman",
+        "incus",
+        "lxd",
         "lxc",
         "systemd-nspawn",
+        "docker-desktop",
         "docker",
+        "containerd",
         "wsl",
         "unknown",
     )
@@ -382,6 +510,13 @@ def analyze(
     )
     privileged: bool | None = None
     privileged_equivalent: bool | None = None
+    if missing is None and bounding is not None:
+        # The same assumption recommend() makes: compare with every capability this module knows.
+        missing = [name for name in CAPABILITY_NAMES if name not in bounding]
+        container["evidence"].append(
+            f"cap_last_cap could not be read; privileged is judged against the {len(CAPABILITY_NAMES)} capabilities "
+            f"this module knows (CAP_CHOWN .. {CAPABILITY_NAMES[-1]})."
+        )
     if (
         effective is not None
         and bounding is not None
@@ -408,6 +543,11 @@ def analyze(
     )
 
     cgroup_result = inputs.cgroup_result
+    if container["in_container"] and cgroup_result.get("cgroupns") == "unknown":
+        lines = _cgroup.parse_proc_cgroup(inputs.cgroup) if inputs.cgroup is not None else []
+        inferred = _cgroup.infer_cgroupns_in_container(lines, mounts)
+        if inferred is not None:
+            cgroup_result = {**cgroup_result, "cgroupns": inferred[0], "cgroupns_evidence": inferred[1]}
     apparmor_result = inputs.apparmor_result
     confined = _confined(apparmor_result, inputs.selinux_enforce, inputs.attr_current)
 
@@ -496,6 +636,15 @@ def analyze(
             }
         )
 
+    findings, checks_not_run = _findings.analyze(
+        inputs.findings_inputs or NO_FINDINGS_INPUTS,
+        mounts,
+        cgroup_result.get("cgroup_version"),
+        container["container_runtime"],
+        container["in_container"],
+        apparmor_result,
+    )
+
     profile, flags, options, notes = recommend(
         caps, cgroup_result.get("cgroup_version"), engine_capabilities
     )
@@ -523,6 +672,8 @@ def analyze(
         "can_nest_docker": not reasons,
         "reasons": reasons,
         "risks": risks,
+        "findings": findings,
+        "checks_not_run": checks_not_run,
         "profile": profile,
         "recommended_run_flags": flags,
         "recommended_container_options": options,
@@ -555,7 +706,7 @@ def gather(
         osrelease=read(proc_root, "sys", "kernel", "osrelease"),
         init_environ=read(proc_root, "1", "environ"),
         uid_map=read(proc_root, pid, "uid_map"),
-        mountinfo=read(proc_root, pid, "mountinfo", warn=False),
+        mountinfo=read_mount_table(proc_root, pid).text,
         cgroup=read(proc_root, pid, "cgroup", warn=False),
         dockerenv=os.path.exists(os.path.join(fs_root, ".dockerenv")),
         containerenv=os.path.exists(os.path.join(fs_root, "run", ".containerenv")),
@@ -563,5 +714,6 @@ def gather(
         attr_current=read(proc_root, pid, "attr", "current", warn=False),
         cgroup_result=cgroup_result,
         apparmor_result=apparmor_result,
+        findings_inputs=_findings.gather_inputs(proc_root, sys_root, fs_root, pid),
     )
     return analyze(inputs, engine_capabilities), warnings

@@ -33,6 +33,7 @@ def test_fixture(case: str) -> None:
         "missing_from_bounding"
     )
     assert [risk["id"] for risk in result["risks"]] == want.pop("risk_ids")
+    assert [finding["id"] for finding in result["findings"]] == want.pop("finding_ids"), case
     for key, value in want.items():
         assert result[key] == value, f"{case}: {key}"
     assert [w.replace(str(base), "<case>") for w in warnings] == expected["warnings"]

@@ -1,0 +1,354 @@
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Checks that decide whether nesting will work on a modern stack (pure, typed).
+
+Each check takes already-read texts (``None`` = missing) and returns findings, each a dict with
+``id``, ``severity``, ``message`` and ``fix``. A check whose inputs are all missing returns no
+finding and says why in ``not_run`` (``{id, reason}``), so a missing file never passes for a clean
+bill of health. ``gather_inputs`` reads the files below the roots; nothing else here touches disk.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import typing as t
+
+from ansible_collections.nested.hosts.plugins.module_utils._kernel import MountInfo, read_link, read_text
+
+# kind's known-issues page asks for these on hosts that run many nodes.
+INOTIFY_MIN_INSTANCES = 512
+INOTIFY_MIN_WATCHES = 524288
+# Kernel modules an inner dockerd needs for its iptables rules (iptable_raw since Docker 28).
+IPTABLES_MODULES = ("ip_tables", "iptable_nat", "iptable_raw", "nf_tables")
+LXC_RUNTIMES = ("lxc", "lxd", "incus")
+_SYSTEMD_SHARED = re.compile(r"libsystemd-shared-(\d+)(?:[.~-][^/]*)?\.so$")
+_SYSTEMD_GLOBS = (
+    "usr/lib/systemd/libsystemd-shared-*.so",
+    "lib/systemd/libsystemd-shared-*.so",
+    "usr/lib/*-linux-gnu*/systemd/libsystemd-shared-*.so",
+    "usr/lib64/systemd/libsystemd-shared-*.so",
+)
+
+
+class Inputs(t.NamedTuple):
+    """What the checks read (``None`` = missing or unreadable)."""
+
+    systemd_libraries: list[str]
+    inotify_instances: str | None
+    inotify_watches: str | None
+    route: str | None
+    interface_mtus: dict[str, str | None]
+    daemon_json: str | None
+    ip_tables_names: str | None
+    modules: str | None
+    sys_modules: list[str] | None
+    iptables_alternative: str | None
+    containerd_snapshots: list[str] | None
+
+
+def finding(id_: str, severity: str, message: str, fix: str) -> dict[str, str]:
+    return {"id": id_, "severity": severity, "message": message, "fix": fix}
+
+
+def systemd_version(libraries: list[str]) -> int | None:
+    """The systemd version from the name of ``libsystemd-shared-<N>.so`` (highest when several)."""
+    versions = [int(m.group(1)) for m in (_SYSTEMD_SHARED.search(path) for path in libraries) if m]
+    return max(versions) if versions else None
+
+
+def check_systemd(version: int | None, cgroup_version: str | None) -> list[dict[str, str]]:
+    """systemd 256+ on cgroup v1 (hybrid counts: systemd treats it as legacy) is tainted and delayed; 258+ cannot run."""
+    if version is None or cgroup_version not in ("v1", "hybrid"):
+        return []
+    if version >= 258:
+        return [
+            finding(
+                "systemd-cgroup-v1-unsupported",
+                "high",
+                f"systemd {version} is installed here and the process sees cgroup {cgroup_version}: systemd 258 and later "
+                "no longer boot on cgroup v1, so a node built from this image does not start.",
+                "Run nodes on a cgroup v2 host (systemd.unified_cgroup_hierarchy=1 on the kernel command line), or build "
+                "the node image from a release with systemd 257 or older.",
+            )
+        ]
+    if version >= 256:
+        return [
+            finding(
+                "systemd-cgroup-v1-deprecated",
+                "medium",
+                f"systemd {version} is installed here and the process sees cgroup {cgroup_version}: systemd 256-257 boot on "
+                "cgroup v1 only tainted ('cgroupsv1') and after a delay, and refuse without the override.",
+                "Move the host to cgroup v2; until then start the node with SYSTEMD_CGROUP_ENABLE_LEGACY_FORCE=1 in its "
+                "environment and systemd.unified_cgroup_hierarchy=0 on its command line.",
+            )
+        ]
+    return []
+
+
+def _int(text: str | None) -> int | None:
+    value = (text or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def check_inotify(instances_text: str | None, watches_text: str | None) -> list[dict[str, str]]:
+    """Too few inotify instances or watches for many nested nodes (each runs systemd, dockerd, kubelet ...)."""
+    instances, watches = _int(instances_text), _int(watches_text)
+    low = []
+    if instances is not None and instances < INOTIFY_MIN_INSTANCES:
+        low.append(f"fs.inotify.max_user_instances is {instances} (at least {INOTIFY_MIN_INSTANCES} advised)")
+    if watches is not None and watches < INOTIFY_MIN_WATCHES:
+        low.append(f"fs.inotify.max_user_watches is {watches} (at least {INOTIFY_MIN_WATCHES} advised)")
+    if not low:
+        return []
+    return [
+        finding(
+            "inotify-limits-low",
+            "medium",
+            "; ".join(low) + ": the limits are per user and shared by every nested node, so services inside them fail "
+            "with 'too many open files' once several nodes run.",
+            f"On the host: sysctl -w fs.inotify.max_user_instances={INOTIFY_MIN_INSTANCES} "
+            f"fs.inotify.max_user_watches={INOTIFY_MIN_WATCHES}, and keep them in /etc/sysctl.d/.",
+        )
+    ]
+
+
+def default_route_interface(route_text: str | None) -> str | None:
+    """The interface of the IPv4 default route in ``/proc/<pid>/net/route``."""
+    for line in (route_text or "").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[1] == "00000000" and fields[7] == "00000000":
+            return fields[0]
+    return None
+
+
+def check_mtu(
+    route_text: str | None, mtus: dict[str, str | None], daemon_json: str | None
+) -> list[dict[str, str]]:
+    """An uplink MTU below 1500 while a Docker daemon here would give its bridge the default 1500."""
+    interface = default_route_interface(route_text)
+    if interface is None:
+        return []
+    mtu = _int(mtus.get(interface))
+    if mtu is None or mtu >= 1500:
+        return []
+    configured: int | None = None
+    if daemon_json:
+        try:
+            value = json.loads(daemon_json).get("mtu")
+        except (ValueError, AttributeError):
+            value = None
+        configured = value if isinstance(value, int) else None
+    if configured is not None and configured <= mtu:
+        return []
+    return [
+        finding(
+            "mtu-below-default",
+            "medium",
+            f"The default route leaves through {interface} with MTU {mtu}, but a Docker daemon here gives its networks "
+            f"MTU {configured or 1500}"
+            + (" (daemon.json)" if configured else " (the default)")
+            + ": packets larger than the uplink allows are dropped, so pulls and TLS handshakes in nested containers hang.",
+            f'Set "mtu": {mtu} in the daemon.json of every Docker daemon started from here (and lower again for any '
+            "tunnel on the way), e.g. with nested.hosts.docker_daemon_config.",
+        )
+    ]
+
+
+def check_iptables(
+    ip_tables_names: str | None,
+    modules: str | None,
+    sys_modules: list[str] | None,
+    alternative: str | None,
+    in_container: bool,
+) -> list[dict[str, str]]:
+    """Legacy and nft backends mixed, and the kernel modules an inner dockerd needs."""
+    result: list[dict[str, str]] = []
+    backend = None
+    if alternative:
+        backend = "nft" if alternative.endswith("-nft") else "legacy" if alternative.endswith("-legacy") else None
+    legacy_tables = [name for name in (ip_tables_names or "").split() if name]
+    if backend == "nft" and legacy_tables:
+        result.append(
+            finding(
+                "iptables-backends-mixed",
+                "medium",
+                f"iptables here is {alternative} (nft), but this network namespace also holds legacy tables "
+                f"({', '.join(legacy_tables)}): rules written by one backend are invisible to the other, so an inner "
+                "dockerd's NAT and filter rules may not apply.",
+                "Use one backend at every level: update-alternatives --set iptables /usr/sbin/iptables-legacy (and "
+                "ip6tables) where the outer level uses legacy, or move every level to nft.",
+            )
+        )
+    if modules is not None:
+        loaded = {line.split()[0] for line in modules.splitlines() if line.split()}
+        present = loaded | set(sys_modules or [])
+        legacy_missing = [name for name in IPTABLES_MODULES[:3] if name not in present]
+        nft_missing = [name for name in IPTABLES_MODULES[3:] if name not in present]
+        if backend == "legacy":
+            missing = legacy_missing
+        elif backend == "nft":
+            missing = nft_missing
+        else:
+            # Backend unknown: one complete set suffices.
+            missing = legacy_missing + nft_missing if legacy_missing and nft_missing else []
+        if missing:
+            result.append(
+                finding(
+                    "iptables-modules-missing",
+                    "high" if in_container else "low",
+                    f"The kernel modules {', '.join(missing)} are not loaded"
+                    + (
+                        ": a dockerd in this container cannot load them (the host's kernel holds the modules), so "
+                        "it fails to set up its iptables chains (iptable_raw is needed since Docker 28)."
+                        if in_container
+                        else "; dockerd loads them itself here, but nested daemons cannot."
+                    ),
+                    f"On the host: modprobe {' '.join(missing)}, and list them in /etc/modules-load.d/ so they load at boot.",
+                )
+            )
+    return result
+
+
+def _covering_mount(path: str, mounts: list[MountInfo]) -> MountInfo | None:
+    best: MountInfo | None = None
+    for mount in mounts:
+        point = mount["mount_point"].rstrip("/") or "/"
+        if path == point or path.startswith(point.rstrip("/") + "/") or point == "/":
+            if best is None or len(point) >= len(best["mount_point"].rstrip("/") or "/"):
+                best = mount
+    return best
+
+
+def check_storage(
+    mounts: list[MountInfo], in_container: bool, containerd_snapshots: list[str] | None
+) -> list[dict[str, str]]:
+    """The filesystem under /var/lib/docker and /var/lib/containerd: overlay on overlay breaks the inner daemon."""
+    if not mounts or not in_container:
+        return []
+    result: list[dict[str, str]] = []
+    docker = _covering_mount("/var/lib/docker", mounts)
+    if docker is not None and docker["fstype"] in ("overlay", "aufs", "fuse-overlayfs"):
+        result.append(
+            finding(
+                "storage-overlay-on-overlay",
+                "high",
+                f"/var/lib/docker lies on the container's {docker['fstype']} root ({docker['mount_point']}): an inner "
+                "dockerd cannot put overlay2 on overlay, so it falls back to the slow vfs driver or fails to start.",
+                "Give the container a volume at /var/lib/docker (e.g. -v <name>-lib:/var/lib/docker), so the inner "
+                "daemon's storage sits on the host's filesystem.",
+            )
+        )
+    containerd = _covering_mount("/var/lib/containerd", mounts)
+    if (
+        containerd is not None
+        and containerd["fstype"] in ("overlay", "aufs", "fuse-overlayfs")
+        and containerd_snapshots
+    ):
+        result.append(
+            finding(
+                "storage-containerd-overlay-on-overlay",
+                "high",
+                f"/var/lib/containerd holds overlayfs snapshots and lies on the container's {containerd['fstype']} "
+                "root: containerd's overlayfs snapshotter (used by Docker 29's default containerd image store) cannot "
+                "stack on overlay.",
+                "Give the container a volume at /var/lib/containerd as well as /var/lib/docker.",
+            )
+        )
+    return result
+
+
+def check_lxc_apparmor(runtime: str, apparmor: dict[str, t.Any]) -> list[dict[str, str]]:
+    """Docker inside LXC/LXD/Incus under AppArmor after the runc 1.3.3 / Docker 28.5.2 fixes (CVE-2025-52881)."""
+    if runtime not in LXC_RUNTIMES:
+        return []
+    current = apparmor.get("current") or {}
+    profile = current.get("profile")
+    if profile == "unconfined":
+        return []
+    confined = apparmor.get("available") and profile not in (None, "unconfined")
+    where = f"the AppArmor profile {profile!r}" if confined else "an AppArmor profile the capture does not show"
+    return [
+        finding(
+            "lxc-apparmor-runc-sysctl",
+            "high" if confined else "medium",
+            f"This is an {runtime.upper() if runtime != 'incus' else 'Incus'} container, confined by {where}: since runc "
+            "1.3.3 / Docker 28.5.2 (fixes for CVE-2025-52881) runc writes sysctls through a detached procfs, which the "
+            "LXC AppArmor rules deny, so every 'docker run' fails with 'open sysctl "
+            "net.ipv4.ip_unprivileged_port_start file: reopen fd 8: permission denied'.",
+            "On the LXC host: set the container's AppArmor profile to unconfined (lxc.apparmor.profile=unconfined; "
+            "Incus/LXD raw.lxc), or pre-set the sysctl (Incus/LXD linux.sysctl.net.ipv4.ip_unprivileged_port_start=0), "
+            "or use an AppArmor/LXC release with the fixed rules; pinning containerd.io/runc below 1.3.3 reopens the CVE.",
+        )
+    ]
+
+
+def analyze(
+    inputs: Inputs,
+    mounts: list[MountInfo],
+    cgroup_version: str | None,
+    runtime: str,
+    in_container: bool,
+    apparmor: dict[str, t.Any],
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Run every check; return (findings, not_run)."""
+    findings: list[dict[str, str]] = []
+    not_run: list[dict[str, str]] = []
+    version = systemd_version(inputs.systemd_libraries)
+    if version is None:
+        not_run.append({"id": "systemd-cgroup-v1", "reason": "no libsystemd-shared-<version>.so below fs_root."})
+    findings += check_systemd(version, cgroup_version)
+    if inputs.inotify_instances is None and inputs.inotify_watches is None:
+        not_run.append({"id": "inotify-limits", "reason": "proc/sys/fs/inotify/max_user_* could not be read."})
+    findings += check_inotify(inputs.inotify_instances, inputs.inotify_watches)
+    if default_route_interface(inputs.route) is None:
+        not_run.append({"id": "mtu", "reason": "no IPv4 default route in net/route (or the file is missing)."})
+    findings += check_mtu(inputs.route, inputs.interface_mtus, inputs.daemon_json)
+    if inputs.modules is None:
+        not_run.append({"id": "iptables-modules", "reason": "proc/modules could not be read."})
+    findings += check_iptables(
+        inputs.ip_tables_names, inputs.modules, inputs.sys_modules, inputs.iptables_alternative, in_container
+    )
+    findings += check_storage(mounts, in_container, inputs.containerd_snapshots)
+    findings += check_lxc_apparmor(runtime, apparmor)
+    return findings, not_run
+
+
+def gather_inputs(proc_root: str, sys_root: str, fs_root: str, pid: str = "self") -> Inputs:
+    """Read what the checks need; missing files are ``None`` (the checks report them in ``not_run``)."""
+    libraries = sorted(
+        path for pattern in _SYSTEMD_GLOBS for path in glob.glob(os.path.join(fs_root, pattern))
+    )
+    route = read_text(proc_root, pid, "net", "route").text
+    interface = default_route_interface(route)
+    mtus: dict[str, str | None] = {}
+    if interface is not None:
+        mtus[interface] = read_text(sys_root, "class", "net", interface, "mtu").text
+    try:
+        sys_modules: list[str] | None = sorted(os.listdir(os.path.join(sys_root, "module")))
+    except OSError:
+        sys_modules = None
+    alternative = read_link(fs_root, "etc", "alternatives", "iptables").text
+    try:
+        snapshots: list[str] | None = sorted(
+            os.listdir(
+                os.path.join(fs_root, "var", "lib", "containerd", "io.containerd.snapshotter.v1.overlayfs", "snapshots")
+            )
+        )
+    except OSError:
+        snapshots = None
+    return Inputs(
+        systemd_libraries=libraries,
+        inotify_instances=read_text(proc_root, "sys", "fs", "inotify", "max_user_instances").text,
+        inotify_watches=read_text(proc_root, "sys", "fs", "inotify", "max_user_watches").text,
+        route=route,
+        interface_mtus=mtus,
+        daemon_json=read_text(fs_root, "etc", "docker", "daemon.json").text,
+        ip_tables_names=read_text(proc_root, pid, "net", "ip_tables_names").text,
+        modules=read_text(proc_root, "modules").text,
+        sys_modules=sys_modules,
+        iptables_alternative=alternative,
+        containerd_snapshots=snapshots,
+    )
