@@ -9,7 +9,7 @@ export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: setup demo demo-clean test lint sanity unit integration docs docs-check bench soak clean
+.PHONY: setup demo demo-clean test lint sanity unit integration docs docs-check changelog changelog-check bench soak clean
 
 setup:
 	bash scripts/setup.sh
@@ -21,7 +21,7 @@ demo-clean: setup
 	ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo_clean.yml
 
 # The full suite. Each step stops the run on failure; pytest prints the summary line last.
-test: setup lint sanity docs-check
+test: setup lint sanity docs-check changelog-check
 	pytest -rs -p no:cacheprovider tests/unit tests/integration $(PYTEST_ARGS)
 
 lint:
@@ -45,6 +45,15 @@ docs:
 docs-check:
 	bash scripts/docs.sh --check
 	antsibull-docs lint-collection-docs --plugin-docs .
+
+# CHANGELOG.rst from changelogs/ with antsibull-changelog (scripts/changelog.sh; docs/dev/DESIGN.md).
+changelog:
+	bash scripts/changelog.sh
+
+# Lint the fragments and fail when CHANGELOG.rst is stale; CHANGELOG_BASE=<ref> also requires a
+# fragment for user-visible changes since that ref (CI sets it to the target branch).
+changelog-check:
+	bash scripts/changelog.sh --check
 
 bench: setup
 	for b in benchmarks/bench_*.py; do python "$$b"; done
