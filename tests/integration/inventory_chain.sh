@@ -19,12 +19,19 @@
 #   └─ nhtest-inv-ep-b     no labels; its dockerd listens on /tmp/nhtest-inv-b/docker.sock (endpoint B)
 #      └─ nhtest-inv-web        role=container (the same name as on endpoint A)
 #
+#
+#   ssh-up / ssh-down: a Docker host reached over SSH (the fleet case), on 127.0.0.1:$SSH_PORT
+#   └─ nhtest-inv-ssh-host   no labels, runs sshd (key in /tmp/nhtest-inv-ssh/) and dockerd
+#      └─ nhtest-inv-ssh-inner   role=container
+#
 # The node is not a systemd node: it runs dockerd directly and carries the labels the node role sets.
 # Inner containers are removed before their parents (no cgroups left behind on a cgroup v1 host).
 set -o errexit -o nounset -o pipefail
 
 IMAGE=${NHTEST_INV_IMAGE:-nested-hosts/base:bookworm}
 SOCK_DIR=/tmp/nhtest-inv-b
+SSH_DIR=/tmp/nhtest-inv-ssh
+SSH_PORT=${NHTEST_INV_SSH_PORT:-22522}
 P=nhtest-inv
 
 log() { echo "inventory_chain: $*" >&2; }
@@ -131,8 +138,37 @@ down() {
   log "down"
 }
 
+ssh_up() {
+  local flags
+  mkdir -p "$SSH_DIR"
+  [[ -f "$SSH_DIR/id_ed25519" ]] || ssh-keygen -q -t ed25519 -N '' -C nhtest-inv -f "$SSH_DIR/id_ed25519"
+  cp "$SSH_DIR/id_ed25519.pub" "$SSH_DIR/authorized_keys"
+  mapfile -t flags < <(nest_flags "$P-ssh-host-lib")
+  log "ssh host $P-ssh-host on 127.0.0.1:$SSH_PORT"
+  docker run -d --name "$P-ssh-host" --hostname "$P-ssh-host" "${flags[@]}" -p "127.0.0.1:$SSH_PORT:22" \
+    -v "$SSH_DIR/authorized_keys:/root/.ssh/authorized_keys:ro" "$IMAGE" \
+    sh -c 'ssh-keygen -A >/dev/null && mkdir -p /run/sshd && /usr/sbin/sshd && exec dockerd' >/dev/null
+  wait_daemon docker exec -i "$P-ssh-host" docker
+  load_image docker exec -i "$P-ssh-host" docker
+  docker exec "$P-ssh-host" docker run -d --name "$P-ssh-inner" --label io.nested-hosts.role=container \
+    "$IMAGE" sleep infinity >/dev/null
+  log "ssh up"
+}
+
+ssh_down() {
+  if docker exec "$P-ssh-host" docker info >/dev/null 2>&1; then
+    docker exec "$P-ssh-host" docker rm -f "$P-ssh-inner" >/dev/null 2>&1 || true
+  fi
+  docker rm -f "$P-ssh-host" >/dev/null 2>&1 || true
+  docker volume rm "$P-ssh-host-lib" >/dev/null 2>&1 || true
+  rm -rf "$SSH_DIR"
+  log "ssh down"
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  ssh-up) ssh_up ;;
+  ssh-down) ssh_down ;;
+  *) echo "usage: $0 up|down|ssh-up|ssh-down" >&2; exit 2 ;;
 esac

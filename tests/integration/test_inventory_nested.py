@@ -172,3 +172,53 @@ def test_ping_through_the_chain(levels: Any, source: str) -> None:
     print(summary)
     assert set(results) == set(targets)
     assert all(r.get("ping") == "pong" for r in results.values()), summary
+
+
+SSH_PORT = int(os.environ.get("NHTEST_INV_SSH_PORT", "22522"))
+
+
+@pytest.fixture(scope="module")
+def ssh_source(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A Docker host reached over SSH (tests/integration/inventory_chain.sh ssh-up), removed afterwards."""
+    if snapshot.docker("image", "inspect", "nested-hosts/base:bookworm", check=False).returncode != 0:
+        pytest.skip("the image nested-hosts/base:bookworm does not exist (run make demo)")
+    env = dict(os.environ, NHTEST_INV_SSH_PORT=str(SSH_PORT))
+    subprocess.run(["bash", str(CHAIN_SCRIPT), "ssh-down"], capture_output=True, text=True, timeout=300, env=env,
+                   check=False)
+    up = subprocess.run(["bash", str(CHAIN_SCRIPT), "ssh-up"], capture_output=True, text=True, timeout=900,
+                        env=env, check=False)
+    try:
+        assert up.returncode == 0, f"building the SSH host failed:\n{up.stderr[-3000:]}"
+        path = tmp_path_factory.mktemp("nhtest-inv-ssh-src") / "ssh.nested.yml"
+        path.write_text(yaml.safe_dump({
+            "plugin": "nested.hosts.nested",
+            "endpoints": [{
+                "name": "sshhost", "first_hop": "ssh", "ssh_host": "127.0.0.1", "ssh_port": SSH_PORT,
+                "ssh_user": "root", "ssh_private_key_file": "/tmp/nhtest-inv-ssh/id_ed25519",
+                "ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+            }],
+        }, sort_keys=False))
+        yield str(path)
+    finally:
+        down = subprocess.run(["bash", str(CHAIN_SCRIPT), "ssh-down"], capture_output=True, text=True, timeout=300,
+                              env=env, check=False)
+        assert down.returncode == 0, down.stderr
+
+
+def test_ssh_first_hop(ssh_source: str) -> None:
+    """The fleet case: the Docker host is reached over SSH; its container is a level of the chain over SSH."""
+    listing = _plain(json.loads(_inventory(ssh_source, "--list").stdout))
+    hostvars = listing["_meta"]["hostvars"]
+    inner = hostvars["nhtest-inv-ssh-inner"]
+    assert (inner["nested_hosts_depth"], inner["nested_hosts_parent"], inner["nested_hosts_method"]) == (
+        1, "sshhost", "container")
+    assert inner["ansible_nested_first_hop"] == "ssh" and inner["ansible_nested_ssh_port"] == SSH_PORT
+    assert hostvars["sshhost"]["ansible_connection"] == "ssh"
+    if not CONNECTION_PLUGIN.exists():
+        pytest.skip(f"{CONNECTION_PLUGIN.relative_to(REPO_ROOT)} does not exist yet: no chained connection to ping through")
+    env = _env()
+    env.update(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+    proc = subprocess.run([str(BIN / "ansible"), "-i", ssh_source, "nhtest-inv-ssh-inner", "-m", "ansible.builtin.ping"],
+                          capture_output=True, text=True, timeout=600, env=env, check=False)
+    results = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]
+    assert results["nhtest-inv-ssh-inner"].get("ping") == "pong", results

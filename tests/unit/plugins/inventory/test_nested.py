@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 RUNNER = Path(__file__).with_name("_inventory_run.py")
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "inventory"
 FLEET_ENDPOINTS = [
     {"name": "localhost"},
     {"name": "hostb", "docker_host": "unix:///tmp/nhtest-inv-b/docker.sock"},
@@ -115,6 +116,15 @@ CASES = [
         0,
     ),
     (
+        "ssh-first-hop",
+        {"endpoints": [yaml.safe_load((FIXTURES / "ssh" / "source.nested.yml").read_text())["endpoints"][0]]},
+        "ssh",
+        {"nested_hosts_depth_0": {"sshhost"}, "nested_hosts_depth_1": {"nhtest-inv-ssh-inner"},
+         "nested_hosts_parent_sshhost": {"nhtest-inv-ssh-inner"}},
+        set(),
+        0,
+    ),
+    (
         "include-unlabelled",
         {"endpoints": [{"name": "localhost"}], "include_unlabelled": True},
         "unlabelled",
@@ -167,6 +177,18 @@ def test_host_variables(harness: Harness) -> None:
     assert web_b["ansible_nested_chain"] == ["nhtest-inv-web"] and web_b["nested_hosts_parent"] == "hostb"
     assert loaded.hosts["localhost"]["ansible_connection"] == "local"
     assert loaded.hosts["nhdemo-dind-1"]["nested_hosts_parent"] == "nhdemo-node-1"
+
+
+def test_ssh_endpoint_host_variables(harness: Harness) -> None:
+    source = yaml.safe_load((FIXTURES / "ssh" / "source.nested.yml").read_text())
+    loaded = harness.load({"endpoints": source["endpoints"]}, "ssh")
+    host = loaded.hosts["sshhost"]
+    assert (host["ansible_connection"], host["ansible_host"], host["ansible_port"], host["ansible_user"]) == (
+        "ssh", "127.0.0.1", 22522, "root")
+    assert host["ansible_ssh_private_key_file"] == "/tmp/nhtest-inv-ssh/id_ed25519"
+    inner = loaded.hosts["nhtest-inv-ssh-inner"]
+    assert inner["ansible_nested_first_hop"] == "ssh" and inner["ansible_nested_ssh_host"] == "127.0.0.1"
+    assert inner["ansible_nested_chain"] == ["nhtest-inv-ssh-inner"]
 
 
 def test_warnings_name_the_chain(harness: Harness) -> None:

@@ -15,6 +15,11 @@ from ansible_collections.nested.hosts.tests.unit.plugins.inventory._replay impor
 LOCAL = _chain.FirstHop()
 HOSTB = _chain.make_first_hop({"docker_host": "unix:///tmp/nhtest-inv-b/docker.sock"})
 GONE = _chain.make_first_hop({"docker_host": "unix:///tmp/nhtest-inv-none/docker.sock"})
+SSH = _chain.make_first_hop({
+    "first_hop": "ssh", "ssh_host": "127.0.0.1", "ssh_port": 22522, "ssh_user": "root",
+    "ssh_private_key_file": "/tmp/nhtest-inv-ssh/id_ed25519",
+    "ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+})
 NODE, DIND, LEAF = "nhtest-inv-node-1", "nhtest-inv-dind-1", "nhtest-inv-leaf-1"
 DEMO_NODE, DEMO_DIND = "nhdemo-node-1", "nhdemo-dind-1"
 
@@ -70,6 +75,8 @@ CASES = [
     ("endpoint-does-not-answer", "fleet", GONE, 3, {}, {}, [()], [],
      ["levels below local docker (unix:///tmp/nhtest-inv-none/docker.sock) are not listed: no Docker daemon "
       "answered on the way to local docker (unix:///tmp/nhtest-inv-none/docker.sock): Cannot connect"]),
+    ("ssh-first-hop", "ssh", SSH, 3, {}, {("nhtest-inv-ssh-inner",): "container"},
+     [(), ("nhtest-inv-ssh-inner",)], [], []),
     ("include-unlabelled", "unlabelled", LOCAL, 3, {"include_unlabelled": True}, {**FULL_LOCAL, **UNLABELLED_EXTRA},
      [(), ("nhtest-inv-ep-b",), (NODE, DIND)], [("nhtest-inv-sockplain-1",), (NODE, DIND, "nhtest-inv-plain-1")],
      ["nhtest-inv-deaf-1 are not listed", "nhtest-inv-liar-1: its docker CLI talks to an outer daemon"]),
@@ -79,7 +86,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_discover_recorded(case: tuple) -> None:
     _id, recording, first_hop, max_depth, selector, expected, listed, not_listed, warnings = case
-    index = {LOCAL: 0, HOSTB: 1, GONE: 2}[first_hop]
+    index = {LOCAL: 0, HOSTB: 1, GONE: 2, SSH: 0}[first_hop]
     result, replay = run(recording, first_hop, max_depth, index=index, **selector)
     assert {lv.chain: lv.method for lv in result.levels} == expected
     assert all(lv.depth <= max_depth for lv in result.levels)
@@ -285,3 +292,14 @@ def test_runner_gets_the_commands_hop_argv_turns_into_a_chain() -> None:
     assert argv == ["docker", "exec", NODE, "docker", "exec", DIND, *_discovery.PS_ARGV]
     argv = _chain.hop_argv(HOSTB, [], _discovery.PS_ARGV, interactive=False)
     assert argv == ["docker", "-H", "unix:///tmp/nhtest-inv-b/docker.sock", *_discovery.PS_ARGV[1:]]
+
+
+def test_ssh_endpoint_levels_and_argv() -> None:
+    result, _replay = run("ssh", SSH, name="sshhost")
+    (host_inner,) = [h for h in _discovery.build_hosts([result]) if h.name == "nhtest-inv-ssh-inner"]
+    assert host_inner.variables["ansible_nested_first_hop"] == "ssh"
+    assert host_inner.variables["ansible_nested_ssh_port"] == 22522
+    assert host_inner.variables["nested_hosts_parent"] == "sshhost"
+    argv = _chain.hop_argv(SSH, ["nhtest-inv-ssh-inner"], _discovery.PS_ARGV, interactive=False)
+    assert argv[:3] == ["ssh", "-o", "BatchMode=yes"] and argv[-2] == "127.0.0.1"
+    assert argv[-1].startswith("docker exec nhtest-inv-ssh-inner docker ps --all")
