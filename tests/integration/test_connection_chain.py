@@ -455,6 +455,7 @@ def test_depth3_demo_levels_read_only(tmp_path: Path) -> None:
             "become nobody",
             **{"ansible.builtin.command": "id -un", "become": True, "become_user": "nobody", "changed_when": False},
         ),
+        _task("nesting facts", **{"nested.hosts.nesting_facts": {}}),
         _task(
             "fetch",
             **{
@@ -479,6 +480,7 @@ def test_depth3_demo_levels_read_only(tmp_path: Path) -> None:
     assert res[("command", "d3")]["stdout"] != res[("command", "d1")]["stdout"]
     assert res[("become nobody", "d3")]["stdout"] == "nobody"
     assert res[("setup", "d3")]["ansible_facts"]["ansible_distribution"] == "Debian"
+    assert isinstance(res[("nesting facts", "d3")]["can_nest_docker"], bool), "the collection's own module at depth 3"
     os_release = subprocess.run(direct + ["cat", "/etc/os-release"], capture_output=True, check=True).stdout
     assert (fetched / "d3" / "os-release").read_bytes() == os_release
     assert out["stats"]["d3"]["failures"] == 0 and out["stats"]["d3"]["unreachable"] == 0
