@@ -124,16 +124,38 @@ def default_route_interface(route_text: str | None) -> str | None:
     return None
 
 
+# Interfaces that are not an uplink: loopback, bridges, veths, tunnels and CNI devices.
+_NOT_UPLINK = re.compile(
+    r"^(lo|docker\d*|br-.*|veth.*|virbr.*|cni.*|flannel.*|cali.*|vxlan.*|tun.*|tap.*|ifb.*|kube.*|weave.*"
+    r"|lxcbr.*|lxdbr.*|incusbr.*|podman.*|cilium.*|genev.*|wg.*|dummy.*)$"
+)
+
+
+def uplinks(route_text: str | None, mtus: dict[str, str | None]) -> tuple[list[str], str]:
+    """The interfaces traffic leaves through, and how they were chosen (one sentence part)."""
+    interface = default_route_interface(route_text)
+    if interface is not None:
+        return [interface], f"The default route leaves through {interface}"
+    candidates = sorted(name for name in mtus if not _NOT_UPLINK.match(name))
+    if candidates:
+        return candidates, (
+            "With no readable net/route the uplink is taken to be "
+            + ("the only interface that is not a bridge, veth or tunnel, " if len(candidates) == 1 else "any of ")
+            + ", ".join(candidates)
+        )
+    return [], ""
+
+
 def check_mtu(
     route_text: str | None, mtus: dict[str, str | None], daemon_json: str | None
 ) -> list[dict[str, str]]:
     """An uplink MTU below 1500 while a Docker daemon here would give its bridge the default 1500."""
-    interface = default_route_interface(route_text)
-    if interface is None:
+    names, how = uplinks(route_text, mtus)
+    low = [(name, _int(mtus.get(name))) for name in names]
+    low = [(name, mtu) for name, mtu in low if mtu is not None and mtu < 1500]
+    if not low:
         return []
-    mtu = _int(mtus.get(interface))
-    if mtu is None or mtu >= 1500:
-        return []
+    mtu = min(value for _name, value in low)
     configured: int | None = None
     if daemon_json:
         try:
@@ -147,8 +169,8 @@ def check_mtu(
         finding(
             "mtu-below-default",
             "medium",
-            f"The default route leaves through {interface} with MTU {mtu}, but a Docker daemon here gives its networks "
-            f"MTU {configured or 1500}"
+            f"{how}, with MTU {', '.join(f'{n} {m}' for n, m in low)}, but a Docker daemon here "
+            f"gives its networks MTU {configured or 1500}"
             + (" (daemon.json)" if configured else " (the default)")
             + ": packets larger than the uplink allows are dropped, so pulls and TLS handshakes in nested containers hang.",
             f'Set "mtu": {mtu} in the daemon.json of every Docker daemon started from here (and lower again for any '
@@ -268,16 +290,20 @@ def check_lxc_apparmor(runtime: str, apparmor: dict[str, t.Any]) -> list[dict[st
     profile = current.get("profile")
     if profile == "unconfined":
         return []
-    confined = apparmor.get("available") and profile not in (None, "unconfined")
-    where = f"the AppArmor profile {profile!r}" if confined else "an AppArmor profile the capture does not show"
+    confined = bool(apparmor.get("available")) and profile not in (None, "unconfined")
+    name = {"lxc": "an LXC", "lxd": "an LXD", "incus": "an Incus"}[runtime]
+    where = (
+        f"confined by the AppArmor profile {profile!r}"
+        if confined
+        else "and its AppArmor label is not visible here (LXC, LXD and Incus confine containers by default)"
+    )
     return [
         finding(
             "lxc-apparmor-runc-sysctl",
             "high" if confined else "medium",
-            f"This is an {runtime.upper() if runtime != 'incus' else 'Incus'} container, confined by {where}: since runc "
-            "1.3.3 / Docker 28.5.2 (fixes for CVE-2025-52881) runc writes sysctls through a detached procfs, which the "
-            "LXC AppArmor rules deny, so every 'docker run' fails with 'open sysctl "
-            "net.ipv4.ip_unprivileged_port_start file: reopen fd 8: permission denied'.",
+            f"This is {name} container, {where}: since runc 1.3.3 / Docker 28.5.2 (fixes for CVE-2025-52881) runc "
+            "writes sysctls through a detached procfs, which the LXC AppArmor rules deny, so a nested 'docker run' "
+            "fails with 'open sysctl net.ipv4.ip_unprivileged_port_start file: reopen fd 8: permission denied'.",
             "On the LXC host: set the container's AppArmor profile to unconfined (lxc.apparmor.profile=unconfined; "
             "Incus/LXD raw.lxc), or pre-set the sysctl (Incus/LXD linux.sysctl.net.ipv4.ip_unprivileged_port_start=0), "
             "or use an AppArmor/LXC release with the fixed rules; pinning containerd.io/runc below 1.3.3 reopens the CVE.",
@@ -303,8 +329,8 @@ def analyze(
     if inputs.inotify_instances is None and inputs.inotify_watches is None:
         not_run.append({"id": "inotify-limits", "reason": "proc/sys/fs/inotify/max_user_* could not be read."})
     findings += check_inotify(inputs.inotify_instances, inputs.inotify_watches)
-    if default_route_interface(inputs.route) is None:
-        not_run.append({"id": "mtu", "reason": "no IPv4 default route in net/route (or the file is missing)."})
+    if not uplinks(inputs.route, inputs.interface_mtus)[0]:
+        not_run.append({"id": "mtu", "reason": "neither a default route in net/route nor an uplink in sys/class/net."})
     findings += check_mtu(inputs.route, inputs.interface_mtus, inputs.daemon_json)
     if inputs.modules is None:
         not_run.append({"id": "iptables-modules", "reason": "proc/modules could not be read."})
@@ -322,10 +348,13 @@ def gather_inputs(proc_root: str, sys_root: str, fs_root: str, pid: str = "self"
         path for pattern in _SYSTEMD_GLOBS for path in glob.glob(os.path.join(fs_root, pattern))
     )
     route = read_text(proc_root, pid, "net", "route").text
-    interface = default_route_interface(route)
-    mtus: dict[str, str | None] = {}
-    if interface is not None:
-        mtus[interface] = read_text(sys_root, "class", "net", interface, "mtu").text
+    try:
+        interfaces = sorted(os.listdir(os.path.join(sys_root, "class", "net")))
+    except OSError:
+        interfaces = []
+    mtus: dict[str, str | None] = {
+        name: read_text(sys_root, "class", "net", name, "mtu").text for name in interfaces
+    }
     try:
         sys_modules: list[str] | None = sorted(os.listdir(os.path.join(sys_root, "module")))
     except OSError:

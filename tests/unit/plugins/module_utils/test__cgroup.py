@@ -17,7 +17,7 @@ FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures"
 CASES = sorted(
     p.parent.name
     for p in FIXTURES.glob("*/expected.yml")
-    if (p.parent / "proc").is_dir()
+    if (p.parent / "proc").is_dir() or (p.parent / "sys").is_dir()
 )
 
 
