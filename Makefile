@@ -24,8 +24,10 @@ demo-clean: setup
 test: setup lint sanity docs-check changelog-check
 	pytest -rs -p no:cacheprovider tests/unit tests/integration $(PYTEST_ARGS)
 
+# Static checks of the whole tree. Each tool is pinned in requirements.txt (shellcheck from apt).
 lint:
 	ruff check plugins tests benchmarks scripts
+	yamllint --strict .
 	ansible-lint --profile production --offline
 
 sanity:
