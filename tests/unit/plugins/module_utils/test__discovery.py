@@ -266,8 +266,8 @@ def test_build_hosts_fleet() -> None:
 def test_endpoint_vars(values: dict, expected: dict) -> None:
     endpoint = _discovery.Endpoint(index=0, first_hop=_chain.make_first_hop(values), name="h")
     variables = _discovery.endpoint_vars(endpoint)
-    connection = {k: v for k, v in variables.items() if k in ("ansible_connection", "ansible_host", "ansible_user",
-                                                             "ansible_port")}
+    keys = ("ansible_connection", "ansible_host", "ansible_user", "ansible_port")
+    connection = {k: v for k, v in variables.items() if k in keys}
     assert connection == expected
     assert variables["nested_hosts_depth"] == 0 and variables["nested_hosts_method"] == "endpoint"
 
