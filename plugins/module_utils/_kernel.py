@@ -103,9 +103,26 @@ def kernel_argument_spec(with_fs_root: bool = False, **extra: dict[str, t.Any]) 
     return spec
 
 
+def partial_tree(params: t.Mapping[str, t.Any]) -> bool:
+    """Whether ``proc_root`` is missing from a captured tree that has its ``sys/`` part: ``proc_root`` and
+    ``sys_root`` are siblings and ``sys_root`` exists. Such a tree is read for what ``sys/`` allows."""
+    proc_root, sys_root = params.get("proc_root"), params.get("sys_root")
+    if not proc_root or not sys_root or os.path.exists(proc_root):
+        return False
+    same_tree = os.path.dirname(os.path.normpath(proc_root)) == os.path.dirname(os.path.normpath(sys_root))
+    return same_tree and os.path.isdir(sys_root)
+
+
 def option_errors(params: t.Mapping[str, t.Any]) -> list[str]:
-    """Errors for the root options present in ``params`` (``proc_root``, ``fs_root``) and ``pid``."""
-    errors = [root_error(option, params[option]) for option in ("proc_root", "fs_root") if option in params]
+    """Errors for the root options present in ``params`` (``proc_root``, ``fs_root``) and ``pid``.
+
+    A captured tree without its ``proc/`` part (see ``partial_tree``) is not an error.
+    """
+    errors = [
+        root_error(option, params[option])
+        for option in ("proc_root", "fs_root")
+        if option in params and not (option == "proc_root" and partial_tree(params))
+    ]
     errors.append(pid_error(params["pid"]))
     return [error for error in errors if error]
 

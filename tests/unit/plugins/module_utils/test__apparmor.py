@@ -76,6 +76,7 @@ def test_parse_profiles(text: str, expected: dict[str, str]) -> None:
         ),
         pytest.param("", None, id="empty"),
         pytest.param("\0", None, id="nul-only"),
+        pytest.param("system_u:system_r:container_t:s0:c1,c2\n", None, id="selinux-context-is-not-apparmor"),
         pytest.param(None, None, id="missing"),
     ],
 )
@@ -208,3 +209,26 @@ def test_check_expectation_without_apparmor() -> None:
     assert "not available" in (
         _apparmor.check_expectation(result, "docker-default", None) or ""
     )
+
+
+@pytest.mark.parametrize(
+    ("label", "available", "current"),
+    [
+        pytest.param("docker-default (enforce)\n", True, {"profile": "docker-default", "mode": "enforce"},
+                     id="apparmor-label-in-legacy-file"),
+        pytest.param("lxc-container-default-cgns (enforce)\n", True,
+                     {"profile": "lxc-container-default-cgns", "mode": "enforce"}, id="lxc-label"),
+        pytest.param("system_u:system_r:container_t:s0:c123,c456\n", False, None, id="selinux-context"),
+        pytest.param("unconfined\n", False, None, id="bare-unconfined-proves-nothing"),
+        pytest.param("something (weird)\n", False, None, id="unknown-mode"),
+    ],
+)
+def test_legacy_attr_current_label(tmp_path: Path, label: str, available: bool, current: dict | None) -> None:
+    """securityfs hidden and no attr/apparmor/current: a 'name (mode)' label in attr/current is AppArmor's."""
+    attr = tmp_path / "proc" / "self" / "attr"
+    attr.mkdir(parents=True)
+    (attr / "current").write_text(label)
+    result, warnings = _apparmor.gather(str(tmp_path / "proc"), str(tmp_path / "sys"), "self")
+    assert result["available"] is available
+    assert result["current"] == current
+    assert any("taken as available" in w for w in warnings) is available

@@ -203,6 +203,13 @@ def test_v2_delegation(
             id="full-path-equals-mount-root",
         ),
         pytest.param(None, "3:memory:/\n", "", "unknown", id="no-evidence"),
+        pytest.param(
+            None,
+            "0::/\n",
+            "30 23 0:26 /../.. /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+            "private",
+            id="mount-root-above-namespace-root",
+        ),
     ],
 )
 def test_detect_cgroupns(
@@ -235,3 +242,52 @@ def test_cgroup2_outside_sys_is_warned(tmp_path: Path) -> None:
     )
     assert result["v2_delegation"] is None
     assert any("outside /sys" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("cgroup", "mounts", "version"),
+    [
+        pytest.param("3:memory:/docker/a\n0::/\n", "33 31 0:30 / /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n",
+                     "v1", id="hybrid-host-container-without-cgroup2-mount-is-v1"),
+        pytest.param("3:memory:/\n0::/\n", "33 31 0:30 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+                     "34 31 0:31 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n", "hybrid", id="hybrid-with-both"),
+        pytest.param("3:memory:/\n0::/\n", None, "hybrid", id="cgroup-file-only-keeps-its-view"),
+        pytest.param("0::/\n", "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "v2", id="v2"),
+        pytest.param("3:memory:/\n0::/\n", "27 1 254:0 / / rw - ext4 /dev/vda rw\n", "hybrid",
+                     id="no-cgroup-mount-falls-back-to-the-file"),
+    ],
+)
+def test_version_as_the_process_sees_it(cgroup: str, mounts: str | None, version: str) -> None:
+    assert _cgroup.analyze(cgroup, mounts, None, None)["cgroup_version"] == version
+
+
+@pytest.mark.parametrize(
+    ("files", "version"),
+    [
+        pytest.param(["cgroup.controllers"], "v2", id="cgroup2-at-sys-fs-cgroup"),
+        pytest.param(["memory/tasks", "pids/tasks", "unified/cgroup.controllers"], "hybrid", id="hybrid"),
+        pytest.param(["memory/tasks"], "v1", id="v1"),
+        pytest.param(["unified/cgroup.controllers"], "hybrid", id="unified-only"),
+        pytest.param([], None, id="empty"),
+    ],
+)
+def test_version_from_sys_alone(tmp_path: Path, files: list[str], version: str | None) -> None:
+    base = tmp_path / "sys" / "fs" / "cgroup"
+    base.mkdir(parents=True)
+    for name in files:
+        (base / name).parent.mkdir(parents=True, exist_ok=True)
+        (base / name).write_text("")
+    result, warnings = _cgroup.gather(str(tmp_path / "proc"), str(tmp_path / "sys"), "self")
+    assert result["cgroup_version"] == version
+    assert any("layout of /sys/fs/cgroup alone" in w for w in warnings) is (version is not None)
+
+
+def test_mounts_file_stands_in_for_mountinfo(tmp_path: Path) -> None:
+    proc = tmp_path / "proc" / "self"
+    proc.mkdir(parents=True)
+    (proc / "cgroup").write_text("3:memory:/\n")
+    (proc / "mounts").write_text("cgroup /sys/fs/cgroup/memory cgroup ro,nosuid,memory 0 0\n")
+    result, warnings = _cgroup.gather(str(tmp_path / "proc"), str(tmp_path / "sys"), "self")
+    assert result["controllers"]["memory"]["mountpoint"] == "/sys/fs/cgroup/memory"
+    assert result["writable"] is False
+    assert any("read from" in w and "mounts" in w for w in warnings)

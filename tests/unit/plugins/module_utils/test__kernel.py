@@ -276,3 +276,65 @@ def test_option_errors_checks_the_roots_present_and_pid(tmp_path: Path) -> None:
 )
 def test_sys_path_for(mount_point: str, expected: str | None) -> None:
     assert k.sys_path_for(mount_point, "/t/sys") == expected
+
+
+@pytest.mark.parametrize(
+    ("layout", "proc", "sys", "error"),
+    [
+        pytest.param(["sys"], "proc", "sys", False, id="tree-with-only-sys-is-read"),
+        pytest.param([], "proc", "sys", True, id="tree-without-proc-or-sys-fails"),
+        pytest.param(["sys"], "proc", "/sys", True, id="proc-missing-outside-the-tree-fails"),
+        pytest.param(["sys", "proc"], "proc", "sys", False, id="whole-tree"),
+    ],
+)
+def test_partial_tree_is_not_an_error(tmp_path: Path, layout: list, proc: str, sys: str, error: bool) -> None:
+    for name in layout:
+        (tmp_path / name).mkdir()
+    params = {
+        "proc_root": str(tmp_path / proc),
+        "sys_root": sys if sys.startswith("/") else str(tmp_path / sys),
+        "pid": "self",
+    }
+    errors = k.option_errors(params)
+    assert bool(errors) is error
+    if error:
+        assert errors[0].startswith("proc_root=") and "set proc_root" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "lxd/containers/c1 / zfs rw,relatime,xattr 0 0\n",
+            [("/", "zfs", "lxd/containers/c1", ["rw", "relatime", "xattr"])],
+            id="zfs-root",
+        ),
+        pytest.param(
+            "cgroup /sys/fs/cgroup/cpu\\040x cgroup ro,cpu 0 0\n", [("/sys/fs/cgroup/cpu x", "cgroup", "cgroup", ["ro", "cpu"])],
+            id="escaped-space",
+        ),
+        pytest.param("short line\n\n", [], id="malformed-skipped"),
+    ],
+)
+def test_parse_mounts(text: str, expected: list) -> None:
+    mounts = k.parse_mounts(text)
+    assert [(m["mount_point"], m["fstype"], m["source"], m["super_options"]) for m in mounts] == expected
+    assert all(m["root"] == "" and m["mount_options"] == m["super_options"] for m in mounts)
+    # Rendered as mountinfo and parsed back, the same mounts (root unknown: '?').
+    again = k.parse_mountinfo(k.mounts_to_mountinfo(mounts))
+    assert [(m["mount_point"], m["fstype"], m["source"], m["root"]) for m in again] == [
+        (mp, fs, src, "?") for mp, fs, src, _opts in expected
+    ]
+
+
+def test_read_mount_table_prefers_mountinfo_then_mounts(tmp_path: Path) -> None:
+    (tmp_path / "self").mkdir()
+    assert k.read_mount_table(str(tmp_path), "self").text is None
+    (tmp_path / "self" / "mounts").write_text("proc /proc proc rw 0 0\n")
+    result = k.read_mount_table(str(tmp_path), "self")
+    assert "- proc proc rw" in result.text and "does not show mount roots" in result.warning
+    (tmp_path / "self" / "mountinfo").write_text("1 0 0:1 / / rw - ext4 /dev/vda rw\n")
+    assert k.read_mount_table(str(tmp_path), "self") == (
+        "1 0 0:1 / / rw - ext4 /dev/vda rw\n",
+        None,
+    )

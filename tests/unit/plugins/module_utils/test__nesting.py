@@ -137,6 +137,91 @@ def _inputs(**overrides: object) -> _nesting.Inputs:
         pytest.param(
             {"init_environ": "container=oci\0"}, "unknown", id="unknown-container-env"
         ),
+        pytest.param(
+            {"cgroup": "0::/kubepods.slice/kubepods-pod1.slice/crio-0123456789abcdef.scope\n"},
+            "kubernetes",
+            id="crio-under-kubepods",
+        ),
+        pytest.param(
+            {"cgroup": "0::/system.slice/crio-0123456789abcdef0123.scope\n"}, "kubernetes", id="crio-alone"
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 / / rw - overlay overlay rw\n"
+             "9 1 0:5 / /var/run/secrets/kubernetes.io/serviceaccount ro - tmpfs tmpfs ro\n"},
+            "kubernetes",
+            id="service-account-token",
+        ),
+        pytest.param(
+            {"cgroup": "0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-0123456789ab.scope\n"},
+            "podman",
+            id="rootless-podman-path",
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 / / rw - overlay overlay rw,lowerdir=/var/lib/containers/storage/overlay/l/A\n"},
+            "podman",
+            id="containers-storage-root",
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 / / rw - zfs pool/lxd/containers/c1 rw\n"
+             "5 1 0:9 / /dev/incus rw - tmpfs tmpfs rw\n"
+             "6 1 0:10 / /proc/cpuinfo rw - fuse.lxcfs lxcfs rw\n"},
+            "incus",
+            id="incus-dev-and-lxcfs",
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 / / rw - fuse.lxcfs lxcfs rw\n6 1 0:10 / /proc/meminfo rw - fuse.lxcfs lxcfs rw\n"},
+            "lxc",
+            id="lxcfs-alone",
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 /var/lib/lxc/c1/rootfs / rw - ext4 /dev/vda rw\n"}, "lxc", id="lxc-rootfs-dir"
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 / / rw - virtiofs kataShared rw\n"}, "kata", id="kata-shared-root"
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 / / rw - virtiofs none rw\n"}, "kata", id="kata-virtiofs-none-root"
+        ),
+        pytest.param({"osrelease": "4.4.0\n", "mountinfo": None}, "gvisor", id="gvisor-old-release"),
+        pytest.param({"osrelease": "4.4.0\n"}, "none", id="plain-4.4.0-kernel-with-a-real-root-is-not-gvisor"),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 / / rw - btrfs /dev/sda1 rw,subvol=/@/var/lib/docker/btrfs/subvolumes/abc\n"},
+            "docker",
+            id="docker-btrfs",
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 /var/lib/docker/vfs/dir/abc / rw - ext4 /dev/vda rw\n"}, "docker", id="docker-vfs"
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 253:3 / / rw - xfs /dev/mapper/docker-253:0-1234-0123456789abcdef0123 rw\n"},
+            "docker",
+            id="docker-devicemapper",
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 / / rw - zfs rpool/docker/" + "a" * 64 + " rw\n"}, "docker", id="docker-zfs"
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 / / rw - overlay overlay rw,lowerdir=/var/lib/docker/containerd/daemon/"
+             "io.containerd.snapshotter.v1.overlayfs/snapshots/1/fs\n"},
+            "docker",
+            id="docker-containerd-image-store",
+        ),
+        pytest.param(
+            {"mountinfo": "1 0 0:1 / / rw - overlay overlay rw,lowerdir=/var/lib/containerd/"
+             "io.containerd.snapshotter.v1.overlayfs/snapshots/1/fs\n"},
+            "containerd",
+            id="containerd-snapshot",
+        ),
+        pytest.param(
+            {"cgroup": "0::/docker/0123456789abcdef0123\n", "osrelease": "6.10.14-linuxkit\n"},
+            "docker-desktop",
+            id="docker-desktop-linuxkit",
+        ),
+        pytest.param(
+            {"cgroup": "0::/docker/0123456789abcdef0123\n", "osrelease": "5.15.153.1-microsoft-standard-WSL2\n"},
+            "docker-desktop",
+            id="docker-desktop-wsl2",
+        ),
     ],
 )
 def test_detect_container(overrides: dict, runtime: str) -> None:
@@ -365,3 +450,42 @@ def test_missing_files_are_nulls_and_warnings(tmp_path: Path) -> None:
     assert result["docker_socket_mounted"] is None
     assert result["profile"] == "none" and result["can_nest_docker"] is False
     assert any("status does not exist" in w for w in warnings)
+
+
+def test_privileged_without_cap_last_cap_uses_the_known_capabilities() -> None:
+    result = _nesting.analyze(_inputs(cap_last_cap=None, cgroup="0::/docker/0123456789abcdef\n"))
+    assert result["privileged"] is True and result["privileged_equivalent"] is True
+    assert result["capabilities"]["missing_from_bounding"] is None
+    assert any("cap_last_cap could not be read" in sentence for sentence in result["evidence"])
+    short = FULL_STATUS.replace("CapBnd:\t000001ffffffffff", "CapBnd:\t000001fffeffffff")
+    result = _nesting.analyze(_inputs(cap_last_cap=None, status=short))
+    assert result["privileged"] is False and result["privileged_equivalent"] is True
+
+
+@pytest.mark.parametrize(
+    ("cgroup", "mountinfo", "cgroupns"),
+    [
+        pytest.param("0::/\n", "27 1 254:0 / / rw - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/A\n"
+                     "30 27 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "private", id="v2-root-path-in-docker"),
+        pytest.param("4:memory:/\n0::/\n", "27 1 254:0 / / rw - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/A\n"
+                     "30 27 0:26 /docker/abc /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n", "unknown",
+                     id="mount-root-not-slash"),
+        pytest.param("0::/docker/0123456789abcdef\n", "27 1 254:0 / / rw - ext4 /dev/vda rw\n", "unknown",
+                     id="own-path-visible"),
+    ],
+)
+def test_cgroupns_inferred_inside_a_container(cgroup: str, mountinfo: str, cgroupns: str) -> None:
+    result = _nesting.analyze(_inputs(cgroup=cgroup, mountinfo=mountinfo,
+                                      cgroup_result={"cgroup_version": "v2", "cgroupns": "unknown", "reasons": []}))
+    assert result["in_container"] is True
+    assert result["cgroup"]["cgroupns"] == cgroupns
+    if cgroupns == "private":
+        assert "private cgroup namespace" in result["cgroup"]["cgroupns_evidence"]
+
+
+def test_findings_are_part_of_the_result() -> None:
+    result = _nesting.analyze(_inputs())
+    assert result["findings"] == [] and isinstance(result["checks_not_run"], list)
+    inputs = _nesting.NO_FINDINGS_INPUTS._replace(inotify_instances="128\n")
+    result = _nesting.analyze(_inputs(findings_inputs=inputs))
+    assert [finding["id"] for finding in result["findings"]] == ["inotify-limits-low"]
