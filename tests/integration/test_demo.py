@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The main job, end to end: `make demo` twice, then `make demo-clean`.
+"""The main job, end to end: `make demo` twice, a role at depth 3, then `make demo-clean`.
 
 Proves on this machine what the README promises: nesting to depth 3 with every level able to
 nest Docker, a second run that changes nothing, and a clean-up that leaves no demo objects.
@@ -10,6 +10,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = REPO_ROOT / "build" / "demo"
+NESTED_SOURCE = REPO_ROOT / "playbooks" / "inventory" / "demo.nested.yml"
+DEPTH3_PLAY = REPO_ROOT / "tests" / "integration" / "files" / "depth3_role.yml"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -35,6 +38,29 @@ def _make(target: str, log_name: str) -> tuple[str, float]:
         tail = "\n".join(output.splitlines()[-60:])
         pytest.fail(f"make {target} exited {proc.returncode}; log tail:\n{tail}")
     return output, elapsed
+
+
+def _ansible(tool: str, *args: str) -> str:
+    """Run an Ansible CLI of this virtualenv; fail with its output unless it exits 0."""
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    argv = [str(Path(sys.executable).with_name(tool)), *args]
+    proc = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False, timeout=900)
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(argv)} exited {proc.returncode}:\n{(proc.stdout + proc.stderr)[-3000:]}")
+    return proc.stdout
+
+
+def _graph_groups(graph: str) -> dict[str, set[str]]:
+    """Group name -> the hosts listed right below it in `ansible-inventory --graph` output."""
+    groups: dict[str, set[str]] = {}
+    current = None
+    for line in graph.splitlines():
+        name = line.lstrip(" |-")
+        if name.startswith("@"):
+            current = groups.setdefault(name[1:].rstrip(":"), set())
+        elif current is not None and name:
+            current.add(name)
+    return groups
 
 
 def _docker_names(kind: str) -> list[str]:
@@ -61,6 +87,19 @@ def test_demo_reaches_depth_3_is_idempotent_and_cleans_up() -> None:
     timing = f"demo wall time: first {first_s:.0f} s, second {second_s:.0f} s"
     print(timing)
     (LOG_DIR / "timings.txt").write_text(timing + "\n")
+
+    # Every level is a host: the nested inventory plugin finds them, and a role runs at depth 3.
+    graph = _ansible("ansible-inventory", "-i", str(NESTED_SOURCE), "--graph")
+    print(graph)
+    groups = _graph_groups(graph)
+    for group, host in (("nested_hosts_depth_1", "nhdemo-node-1"), ("nested_hosts_depth_2", "nhdemo-dind-1"),
+                        ("nested_hosts_depth_3", "nhdemo-d3")):
+        assert host in groups.get(group, set()), f"{host} not in {group}:\n{graph}"
+    run = _ansible("ansible-playbook", "-i", str(NESTED_SOURCE), str(DEPTH3_PLAY))
+    (LOG_DIR / "depth3-role.log").write_text(run)
+    print("\n".join(run.splitlines()[-4:]))
+    assert "depth 4 said: depth 4 ran" in run
+    assert re.search(r"^nhdemo-d3\s+:\s+ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=0", run, re.M), run[-2000:]
 
     _make("demo-clean", "demo-clean.log")
     assert _docker_names("container") == []
