@@ -28,6 +28,7 @@ test: setup lint sanity docs-check changelog-check
 lint:
 	ruff check plugins tests benchmarks scripts
 	yamllint --strict .
+	bash scripts/mypy.sh
 	ansible-lint --profile production --offline
 
 sanity:

@@ -418,7 +418,7 @@ class Connection(ConnectionBase):
                 for key, _mask in events:
                     chunk = key.fileobj.read()  # type: ignore[union-attr]
                     if chunk:
-                        read[key.fileobj] += chunk  # type: ignore[index]
+                        read[key.fileobj] += chunk
                     else:
                         selector.unregister(key.fileobj)
                         open_pipes -= 1

@@ -26,7 +26,7 @@ def is_apparmor_label(text: str | None) -> bool:
     if text is None:
         return False
     match = _PROFILE_LINE.match(text.replace("\0", "").strip())
-    return bool(match) and match.group("mode") in APPARMOR_MODES
+    return match is not None and match.group("mode") in APPARMOR_MODES
 
 
 def is_selinux_context(text: str | None) -> bool:
@@ -135,7 +135,7 @@ def gather(
             # The legacy file is shared by the LSMs; a "name (mode)" label there is AppArmor's.
             available = True
             warnings.append(
-                f"AppArmor is taken as available from the label {legacy.text.replace(chr(0), '').strip()!r} in "
+                f"AppArmor is taken as available from the label {(legacy.text or '').replace(chr(0), '').strip()!r} in "
                 f"{os.path.join(proc_root, pid, 'attr', 'current')}; {security_dir} is not visible here."
             )
     enabled = profiles = current = None

@@ -209,8 +209,8 @@ def hop_argv(
                 inner += ["-u", user]
             if workdir:
                 inner += ["-w", workdir]
-            for key in sorted(env or {}):
-                inner += ["-e", f"{key}={env[key]}"]
+            for key, value in sorted((env or {}).items()):
+                inner += ["-e", f"{key}={value}"]
         inner.append(name)
     inner += list(command)
     if not chain and command and command[0] == "docker":

@@ -147,7 +147,7 @@ def _tree_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             roots.append(r)
     ordered: list[dict[str, Any]] = []
-    visited: set = set()
+    visited: set[str] = set()
 
     def walk(node: dict[str, Any]) -> None:
         if node["host"] in visited:
@@ -275,7 +275,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _severity_rank(severity: str) -> tuple:
+def _severity_rank(severity: str) -> tuple[int, str]:
     return (
         _SEVERITY_ORDER.index(severity) if severity in _SEVERITY_ORDER else len(_SEVERITY_ORDER),
         severity,

@@ -554,11 +554,12 @@ def choose_networks(
             f"bip {bip}: the network docker0 uses now, so running containers keep their addresses"
         )
     else:
-        bip_net = _first_free(_candidates(SYSBOX_DEFAULT_BIP, 20, 32), others)
-        if bip_net is None:
+        free = _first_free(_candidates(SYSBOX_DEFAULT_BIP, 20, 32), others)
+        if free is None:
             raise ValueError(
                 "every candidate range for bip overlaps an existing route; set sysbox_bip yourself"
             )
+        bip_net = free
         bip = f"{next(bip_net.hosts())}/{bip_net.prefixlen}"
         reasons.append(f"bip {bip}: first candidate overlapping no route")
     used = others + [bip_net] + docker0
