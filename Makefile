@@ -29,6 +29,7 @@ lint:
 	ruff check plugins tests benchmarks scripts
 	yamllint --strict .
 	bash scripts/mypy.sh
+	bash scripts/shellcheck.sh
 	ansible-lint --profile production --offline
 
 sanity:

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-mode=write
+mode="write"
 case "${1:-}" in
   --check) mode=check ;;
   '') ;;

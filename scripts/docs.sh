@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=docs/reference
-mode=write
+mode="write"
 case "${1:-}" in
   --check) mode=check ;;
   '') ;;
