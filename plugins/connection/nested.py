@@ -243,16 +243,12 @@ EXAMPLES = r"""
       become_user: nobody
       changed_when: false
 
-- name: Reach a level below a host that is already in the inventory
-  hosts: localhost
+- name: Reach a container started on dind-1's daemon (one level further down)
+  hosts: dind-1
   gather_facts: false
   tasks:
-    - name: Add the container that runs on dind-1's daemon
-      ansible.builtin.add_host:
-        name: app-1
-        ansible_connection: nested.hosts.nested
-        ansible_nested_chain: "{{ hostvars['dind-1'].ansible_nested_chain + ['app-1'] }}"
-        ansible_python_interpreter: /usr/bin/python3
+    - name: Add it with dind-1's chain plus its own name
+      ansible.builtin.add_host: "{{ {'name': 'app-1'} | combine(hostvars[inventory_hostname] | nested.hosts.child_connection('app-1')) }}"
 """
 
 import fcntl
