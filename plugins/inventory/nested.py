@@ -29,6 +29,9 @@ description:
     C(<parent's inventory name>/<container name>) instead, for example C(hostb/node-1).
   - Endpoints are discovered concurrently. A level whose Docker daemon does not answer is still added, without
     the levels below it, and a warning names the chain that failed.
+  - A container reached through more than one endpoint (one daemon listed by two addresses, or a dind container's
+    C(tcp://) port listed next to the host that runs it) is one host, reached through the shortest chain; a warning
+    names the endpoints that overlap.
   - Uses a YAML configuration file whose name ends with C(nested.yml) or C(nested.yaml).
 notes:
   - Discovery runs the C(docker) CLI (C(docker ps), C(docker inspect), C(docker exec)) on the controller, or
@@ -348,13 +351,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 hosts = None
         if hosts is None:
             results = discover_all(settings, self.make_runner(settings.timeout))
-            for result in results:
-                for warning in result.warnings:
-                    display.warning(f"nested.hosts.nested: {warning}")
+            warnings = [warning for result in results for warning in result.warnings]
             try:
-                hosts = _discovery.build_hosts(results)
+                hosts = _discovery.build_hosts(results, warnings)
             except _discovery.DiscoveryError as err:
                 raise AnsibleParserError(f"{path}: {err}") from None
+            for warning in warnings:
+                display.warning(f"nested.hosts.nested: {warning}")
             if use_cache:
                 self._cache[cache_key] = [list(host) for host in hosts]
         self._populate(hosts)

@@ -36,6 +36,7 @@ ENDPOINT_METHOD = "endpoint"
 # A docker ps without sizes (``{{json .}}`` would otherwise make the daemon compute every container's size).
 PS_ARGV = ("docker", "ps", "--all", "--no-trunc", "--size=false", "--format", "{{json .}}")
 INSPECT_ARGV = ("docker", "inspect", "--type", "container")
+INSPECT_BATCH = 100  # container IDs per docker inspect (64 characters each, on one command line)
 # Where a container that shares an outer daemon has that daemon's socket.
 _SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -251,16 +252,18 @@ def _walk(
     ids = running_ids(rows)
     if not ids:
         return
-    outcome = runner(first_hop, chain, [*INSPECT_ARGV, *ids])
-    result.commands += 1
-    try:
-        objects = parse_inspect(outcome.stdout)
-    except DiscoveryError as err:
-        result.warnings.append(f"{where}: {err}; levels below it are not listed")
-        return
-    if outcome.rc != 0:
-        # A container removed between ps and inspect: the rest is still good.
-        result.warnings.append(f"{where}: docker inspect: {_last_line(outcome)}")
+    objects = []
+    for start in range(0, len(ids), INSPECT_BATCH):
+        outcome = runner(first_hop, chain, [*INSPECT_ARGV, *ids[start:start + INSPECT_BATCH]])
+        result.commands += 1
+        try:
+            objects += parse_inspect(outcome.stdout)
+        except DiscoveryError as err:
+            result.warnings.append(f"{where}: {err}; levels below it are not listed")
+            return
+        if outcome.rc != 0:
+            # A container removed between ps and inspect: the rest is still good.
+            result.warnings.append(f"{where}: docker inspect: {_last_line(outcome)}")
     found = []
     for obj in objects:
         facts = container_facts(obj)
@@ -302,7 +305,53 @@ def safe_group(name: str) -> str:
     return _GROUP_UNSAFE.sub("_", name)
 
 
-def assign_names(endpoints: t.Sequence[Endpoint], levels: t.Sequence[Level]) -> dict[tuple[int, tuple[str, ...]], str]:
+Key = t.Tuple[int, t.Tuple[str, ...]]  # (endpoint index, chain) of a level
+
+
+def drop_duplicates(
+    levels: t.Sequence[Level], labels: t.Mapping[int, str] | None = None
+) -> tuple[list[Level], dict[Key, Key], list[str]]:
+    """One host per container, however many endpoints reach it.
+
+    The same container shows up twice when two endpoints reach one daemon (two addresses of a host,
+    or a dind container's TLS port listed as an endpoint next to the host running it); container IDs
+    are unique, so equal IDs are one container. The copy with the shortest chain (then the first
+    endpoint) is kept; the others map to it. One warning per pair of endpoints that overlap, naming
+    the outermost duplicated levels (``labels`` names the endpoints).
+    """
+    first: dict[str, Level] = {}
+    kept: list[Level] = []
+    alias: dict[Key, Key] = {}
+    overlaps: dict[tuple[int, int], list[str]] = {}
+    for level in sorted(levels, key=lambda lv: (lv.depth, lv.endpoint, lv.chain)):
+        other = first.get(level.container_id) if level.container_id else None
+        if other is None:
+            if level.container_id:
+                first[level.container_id] = level
+            kept.append(level)
+            continue
+        alias[(level.endpoint, level.chain)] = (other.endpoint, other.chain)
+        if (level.endpoint, level.chain[:-1]) not in alias:
+            overlaps.setdefault((level.endpoint, other.endpoint), []).append(" > ".join(level.chain))
+    names = labels or {}
+    warnings = [
+        f"endpoint {names.get(dropped, dropped)} reaches containers that endpoint {names.get(kept_at, kept_at)} "
+        f"reaches too (the same container IDs): {', '.join(chains)}; each is added once, through "
+        f"{names.get(kept_at, kept_at)}, with the levels below it"
+        for (dropped, kept_at), chains in overlaps.items()
+    ]
+    return kept, alias, warnings
+
+
+def _resolve(alias: t.Mapping[Key, Key], key: Key) -> Key:
+    while key in alias:
+        key = alias[key]
+    return key
+
+
+def assign_names(
+    endpoints: t.Sequence[Endpoint], levels: t.Sequence[Level], alias: t.Mapping[Key, Key] | None = None
+) -> dict[Key, str]:
     """Inventory name of every level, keyed by (endpoint index, chain).
 
     A level is named after its container. When that name is held by more than one level (in
@@ -319,16 +368,12 @@ def assign_names(endpoints: t.Sequence[Endpoint], levels: t.Sequence[Level]) -> 
     for level in levels:
         counts[level.name] = counts.get(level.name, 0) + 1
     by_index = {endpoint.index: endpoint for endpoint in endpoints}
-    names: dict[tuple[int, tuple[str, ...]], str] = {}
-    for level in sorted(levels, key=lambda lv: (lv.endpoint, lv.depth, lv.chain)):
+    names: dict[Key, str] = {}
+    for level in sorted(levels, key=lambda lv: (lv.depth, lv.endpoint, lv.chain)):  # parents first
         if counts[level.name] == 1:
             names[(level.endpoint, level.chain)] = level.name
             continue
-        if level.depth == 1:
-            parent = by_index[level.endpoint].label
-        else:
-            parent = names[(level.endpoint, level.chain[:-1])]
-        names[(level.endpoint, level.chain)] = f"{parent}/{level.name}"
+        names[(level.endpoint, level.chain)] = f"{parent_name(level, by_index, names, alias or {})}/{level.name}"
     taken = [e.name for e in endpoints if e.name] + list(names.values())
     duplicates = sorted({n for n in taken if taken.count(n) > 1})
     if duplicates:
@@ -336,6 +381,14 @@ def assign_names(endpoints: t.Sequence[Endpoint], levels: t.Sequence[Level]) -> 
             f"more than one level would be named {', '.join(duplicates)}; give the endpoints distinct names"
         )
     return names
+
+
+def parent_name(level: Level, by_index: t.Mapping[int, Endpoint], names: t.Mapping[Key, str],
+                alias: t.Mapping[Key, Key]) -> str:
+    """Inventory name of the level a level runs in (its endpoint's name or label at depth 1)."""
+    if level.depth == 1:
+        return by_index[level.endpoint].label
+    return names[_resolve(alias, (level.endpoint, level.chain[:-1]))]
 
 
 def endpoint_vars(endpoint: Endpoint) -> dict[str, t.Any]:
@@ -373,11 +426,19 @@ def endpoint_vars(endpoint: Endpoint) -> dict[str, t.Any]:
     return out
 
 
-def build_hosts(results: t.Sequence[EndpointResult]) -> list[Host]:
-    """Inventory hosts of a discovery: named endpoints first (in order), then every level by endpoint and depth."""
+def build_hosts(results: t.Sequence[EndpointResult], warnings: list[str] | None = None) -> list[Host]:
+    """Inventory hosts of a discovery: named endpoints first (in order), then every level by endpoint and depth.
+
+    A container reached through more than one endpoint is one host (see :func:`drop_duplicates`); the
+    warnings about it are appended to ``warnings``.
+    """
     endpoints = [r.endpoint for r in results]
-    levels = [level for r in results for level in r.levels]
-    names = assign_names(endpoints, levels)
+    levels, alias, duplicate_warnings = drop_duplicates(
+        [level for r in results for level in r.levels], {e.index: e.label for e in endpoints}
+    )
+    if warnings is not None:
+        warnings.extend(duplicate_warnings)
+    names = assign_names(endpoints, levels, alias)
     by_index = {e.index: e for e in endpoints}
     hosts = []
     for endpoint in endpoints:
@@ -386,7 +447,7 @@ def build_hosts(results: t.Sequence[EndpointResult]) -> list[Host]:
             hosts.append(Host(endpoint.name, endpoint_vars(endpoint), groups))
     for level in sorted(levels, key=lambda lv: (lv.endpoint, lv.depth, lv.chain)):
         endpoint = by_index[level.endpoint]
-        parent = endpoint.label if level.depth == 1 else names[(level.endpoint, level.chain[:-1])]
+        parent = parent_name(level, by_index, names, alias)
         variables = _chain.host_vars(endpoint.first_hop, level.chain)
         variables.update(
             nested_hosts_depth=level.depth,

@@ -303,3 +303,58 @@ def test_ssh_endpoint_levels_and_argv() -> None:
     argv = _chain.hop_argv(SSH, ["nhtest-inv-ssh-inner"], _discovery.PS_ARGV, interactive=False)
     assert argv[:3] == ["ssh", "-o", "BatchMode=yes"] and argv[-2] == "127.0.0.1"
     assert argv[-1].startswith("docker exec nhtest-inv-ssh-inner docker ps --all")
+
+
+def _twice() -> list[_discovery.EndpointResult]:
+    again = _chain.make_first_hop({"docker_host": "unix:///run/docker.sock"})
+    local = _chain.make_first_hop({"docker_host": "unix:///var/run/docker.sock"})
+    return [run("same-daemon-twice", local, index=0, name="localhost")[0],
+            run("same-daemon-twice", again, index=1, name="again")[0]]
+
+
+def test_a_container_reached_through_two_endpoints_is_one_host() -> None:
+    results = _twice()
+    assert {lv.chain for lv in results[0].levels} == {lv.chain for lv in results[1].levels}  # found twice
+    assert (DEMO_NODE, DEMO_DIND, "nhdemo-d3") in {lv.chain for lv in results[0].levels}
+    warnings: list[str] = []
+    hosts = {h.name: h for h in _discovery.build_hosts(results, warnings)}
+    assert set(hosts) == {"localhost", "again", DEMO_NODE, "nhdemo-node-2", DEMO_DIND, "nhdemo-d3",
+                          "nhtest-node-1", "nhtest-node-2", "nhtest-node-3"}  # no again/... copies, no prefixes
+    assert all(h.variables.get("nested_hosts_endpoint") == "localhost" for n, h in hosts.items() if n != "again")
+    assert hosts["nhdemo-d3"].variables["nested_hosts_parent"] == DEMO_DIND
+    assert hosts["nhdemo-d3"].variables["nested_hosts_depth"] == 3
+    assert len(warnings) == 1
+    assert warnings[0].startswith("endpoint again reaches containers that endpoint localhost reaches too")
+    assert "nhdemo-node-1, nhdemo-node-2" in warnings[0] and "nhdemo-dind-1" not in warnings[0]
+
+
+def test_duplicates_keep_the_shortest_chain() -> None:
+    """A copy found deeper (through an outer endpoint) gives way to the one found at depth 1 of another."""
+    results = _twice()
+    outer = [lv for lv in results[0].levels if lv.chain[0] == DEMO_NODE]
+    inner = [_discovery.Level(1, lv.chain[1:], lv.container_id, lv.image, lv.labels, lv.method)
+             for lv in outer if lv.depth > 1]  # as if endpoint 1 were nhdemo-node-1's own daemon
+    kept, alias, _warnings = _discovery.drop_duplicates(outer + inner)
+    assert {(lv.endpoint, lv.chain) for lv in kept} == {(0, (DEMO_NODE,)), (1, (DEMO_DIND,)), (1, (DEMO_DIND, "nhdemo-d3"))}
+    assert alias[(0, (DEMO_NODE, DEMO_DIND))] == (1, (DEMO_DIND,))
+
+
+def test_inspect_is_batched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many running containers are inspected in batches; docker inspect answers a subset with that subset."""
+    replay = Replay("fleet")
+    (recorded,) = [k for k in replay.answers if k[0] == 0 and k[1] == () and k[2][1] == "inspect"]
+    objects = {o["Id"]: o for o in json.loads(replay.answers[recorded].stdout)}
+    asked: list[int] = []
+
+    def runner(first_hop: _chain.FirstHop, chain: t.Sequence[str], command: t.Sequence[str]) -> _discovery.RunResult:
+        if tuple(chain) == () and command[1] == "inspect":
+            ids = list(command[len(_discovery.INSPECT_ARGV):])
+            asked.append(len(ids))
+            return _discovery.RunResult(0, json.dumps([objects[i] for i in ids]), "")
+        return replay(first_hop, chain, command)
+
+    monkeypatch.setattr(_discovery, "INSPECT_BATCH", 4)
+    endpoint = _discovery.Endpoint(index=0, first_hop=LOCAL, name="localhost")
+    result = _discovery.discover(endpoint, runner, 3, _discovery.Selector())
+    assert asked == [4, 4, 1]  # the 9 running containers of the host's listing
+    assert {lv.chain: lv.method for lv in result.levels} == FULL_LOCAL
