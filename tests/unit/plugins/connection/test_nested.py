@@ -624,3 +624,17 @@ def test_docs_render() -> None:
     assert [v["name"] for v in doc["options"]["chain"]["vars"]] == ["ansible_nested_chain"]
     assert doc["options"]["chain"]["required"] is True
     assert textwrap.dedent(examples).startswith("\n---") or examples.lstrip().startswith("---")
+
+
+def test_fake_chain_put_and_fetch_empty_file_and_odd_names(fake_docker: Path) -> None:
+    conn = make(DEPTH3)
+    empty = fake_docker / "empty"
+    empty.write_bytes(b"")
+    remote = fake_docker / "-dash $HOME 'q'.txt"
+    remote.write_bytes(b"stale content")
+    conn.put_file(str(empty), str(remote))
+    assert remote.read_bytes() == b""
+    remote.write_bytes(b"\xff\xfe not utf-8 \x00")
+    back = fake_docker / "back"
+    conn.fetch_file(str(remote), str(back))
+    assert back.read_bytes() == b"\xff\xfe not utf-8 \x00"
