@@ -12,7 +12,9 @@ options:
     description:
       - Directory read as C(/proc).
       - Point it at a captured tree (for example C(tests/unit/fixtures/<case>/proc)) to analyse another machine.
-      - A directory that does not exist fails the module with a message naming it.
+      - A directory that does not exist fails the module with a message naming it, except in a captured tree that
+        has only its C(sys) part (O(proc_root) missing, O(sys_root) its existing sibling); that tree is read for what
+        C(sys) allows, and each field read from C(/proc) is null with a warning.
     type: path
     default: /proc
   sys_root:

@@ -217,6 +217,7 @@ def build_row(record: Mapping[str, Any]) -> dict[str, Any]:
             can_nest=None,
             reasons=[f"no facts: {record['error']}"],
             risks=[],
+            findings=[],
             recommended_run_flags=[],
             facts=None,
         )
@@ -235,6 +236,16 @@ def build_row(record: Mapping[str, Any]) -> dict[str, Any]:
         for r in (facts.get("risks") or [])
         if isinstance(r, Mapping)
     ]
+    findings = [
+        {
+            "id": str(f.get("id", "")),
+            "severity": str(f.get("severity", "")),
+            "message": str(f.get("message", "")),
+            "fix": str(f.get("fix", "")),
+        }
+        for f in (facts.get("findings") or [])
+        if isinstance(f, Mapping)
+    ]
     can_nest = facts.get("can_nest_docker")
     row.update(
         runtime=facts.get("container_runtime"),
@@ -249,6 +260,7 @@ def build_row(record: Mapping[str, Any]) -> dict[str, Any]:
         can_nest=can_nest if isinstance(can_nest, bool) else None,
         reasons=[str(r) for r in (facts.get("reasons") or [])],
         risks=risks,
+        findings=findings,
         recommended_run_flags=[str(f) for f in (facts.get("recommended_run_flags") or [])],
         facts=facts,
     )
@@ -262,9 +274,12 @@ def build_rows(records: Any) -> list[dict[str, Any]]:
 def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     reached = [r for r in rows if r["facts"] is not None]
     risk_counts: dict[str, int] = {}
+    finding_counts: dict[str, int] = {}
     for row in rows:
         for risk in row["risks"]:
             risk_counts[risk["severity"]] = risk_counts.get(risk["severity"], 0) + 1
+        for item in row.get("findings") or []:
+            finding_counts[item["severity"]] = finding_counts.get(item["severity"], 0) + 1
     return {
         "levels": len(rows),
         "max_depth": max((r["depth"] for r in reached), default=None),
@@ -272,6 +287,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "cannot_nest": [r["host"] for r in rows if r["can_nest"] is not True],
         "unreached": [r["host"] for r in rows if r["facts"] is None],
         "risk_counts": {k: risk_counts[k] for k in sorted(risk_counts, key=_severity_rank)},
+        "finding_counts": {k: finding_counts[k] for k in sorted(finding_counts, key=_severity_rank)},
     }
 
 
@@ -346,6 +362,12 @@ def render_table(rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) 
                 f"{row['host']} cannot nest Docker:" if row["facts"] is not None else f"{row['host']} not reached:"
             )
             out.extend(f"  - {reason}" for reason in (row["reasons"] or ["no reason given"]))
+    for row in rows:
+        if row.get("findings"):
+            out.append(f"{row['host']} findings:")
+            out.extend(
+                f"  - {item['severity']} {item['id']}: {item['message']} Fix: {item['fix']}" for item in row["findings"]
+            )
     return "\n".join(out) + "\n"
 
 
@@ -420,6 +442,8 @@ def render_html(
     ]
     for severity, count in summary["risk_counts"].items():
         parts.append(f'<div>{_e(severity)} risks<b class="sev-{_e(severity)}">{count}</b></div>')
+    for severity, count in (summary.get("finding_counts") or {}).items():
+        parts.append(f'<div>{_e(severity)} findings<b class="sev-{_e(severity)}">{count}</b></div>')
     parts.append("</div>")
     parts.append('<table id="nesting-report">')
     parts.append("<thead><tr>" + "".join(f'<th scope="col">{_e(t)}</th>' for t in COLUMN_TITLES) + "</tr></thead>")
@@ -465,6 +489,16 @@ def render_html(
                 + "".join(
                     f'<li><span class="sev-{_e(r["severity"])}">{_e(r["severity"])}</span> <code>{_e(r["id"])}</code>: {_e(r["message"])}</li>'
                     for r in row["risks"]
+                )
+                + "</ul>"
+            )
+        if row.get("findings"):
+            parts.append(
+                "<p>Findings:</p><ul>"
+                + "".join(
+                    f'<li><span class="sev-{_e(f["severity"])}">{_e(f["severity"])}</span> <code>{_e(f["id"])}</code>: '
+                    f"{_e(f['message'])} <b>Fix:</b> {_e(f['fix'])}</li>"
+                    for f in row["findings"]
                 )
                 + "</ul>"
             )

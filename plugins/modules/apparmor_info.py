@@ -53,7 +53,9 @@ RETURN = r"""
 available:
   description:
     - Whether the kernel exposes AppArmor (C(/sys/kernel/security/apparmor) or C(/sys/module/apparmor)), or the
-      process carries an AppArmor label in C(attr/apparmor/current) (containers often do not mount those C(/sys) paths).
+      process carries an AppArmor label in C(attr/apparmor/current) (containers often do not mount those C(/sys) paths),
+      or a C(name (mode)) label with an AppArmor mode in the shared C(attr/current); an SELinux context there
+      (C(user:role:type:level)) is not AppArmor's.
   returned: always
   type: bool
   sample: false

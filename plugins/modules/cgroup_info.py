@@ -21,6 +21,9 @@ extends_documentation_fragment:
   - nested.hosts.attributes
   - nested.hosts.attributes.info_module
   - nested.hosts.kernel_roots
+notes:
+  - Where C(mountinfo) is missing below O(proc_root), C(mounts) is read instead (it shows no mount roots; a warning
+    says so).
 seealso:
   - module: nested.hosts.nesting_facts
 """
@@ -44,7 +47,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 cgroup_version:
-  description: C(v1), C(v2) or C(hybrid) (v1 controllers plus a cgroup2 hierarchy); null when nothing could be read.
+  description:
+    - C(v1), C(v2) or C(hybrid) (v1 controllers plus a cgroup2 hierarchy) as the process sees it; null when nothing
+      could be read.
+    - Where mountinfo shows cgroup mounts they decide (a container on a hybrid host without a cgroup2 mount in its mount
+      namespace is C(v1)); otherwise the process's cgroup file; with neither, the layout of C(sys/fs/cgroup) (a warning
+      says so).
   returned: always
   type: str
   sample: hybrid
@@ -62,7 +70,11 @@ devices_own_hierarchy:
   returned: always
   type: bool
 cgroupns:
-  description: C(private), C(host) or C(unknown).
+  description:
+    - C(private), C(host) or C(unknown), from C(ns/cgroup), else from the cgroup paths and the roots of the cgroup
+      mounts in mountinfo (a path or mount root above the namespace root is C(private), a full path equal to a mount
+      root is C(host)).
+    - M(nested.hosts.nesting_facts) also infers C(private) inside a container whose every cgroup path is C(/).
   returned: always
   type: str
 cgroupns_evidence:

@@ -26,7 +26,9 @@ extends_documentation_fragment:
 options:
   fs_root:
     description:
-      - Directory read as the root filesystem when looking for C(/.dockerenv) and C(/run/.containerenv).
+      - Directory read as the root filesystem when looking for C(/.dockerenv), C(/run/.containerenv), and for the
+        inputs of RV(findings) (the name of C(libsystemd-shared-<version>.so), C(/etc/alternatives/iptables),
+        C(/etc/docker/daemon.json), C(/var/lib/containerd)).
     type: path
     default: /
   engine_capabilities:
@@ -40,6 +42,8 @@ options:
     type: list
     elements: str
 notes:
+  - Where C(mountinfo) is missing below O(proc_root), C(mounts) is read instead (it shows no mount roots; a warning
+    says so).
   - C(/.dockerenv) alone is not counted as proof of a container, because a root filesystem made with
     C(docker export) keeps it; it is listed in RV(evidence) either way.
 seealso:
@@ -79,7 +83,11 @@ in_container:
   type: bool
   sample: false
 container_runtime:
-  description: C(docker), C(podman), C(lxc), C(sysbox), C(kubernetes), C(wsl), C(systemd-nspawn), C(none) or C(unknown).
+  description:
+    - C(docker) (any storage driver, or the containerd image store), C(docker-desktop), C(podman) (rootful or
+      rootless), C(lxc), C(lxd), C(incus), C(systemd-nspawn), C(kubernetes) (on containerd, CRI-O or Docker; the
+      evidence names which), C(containerd), C(kata), C(gvisor), C(sysbox), C(wsl), C(none) or C(unknown).
+    - C(unknown) when only signs such as a user namespace point to a container; RV(evidence) lists what was found.
   returned: always
   type: str
   sample: none
@@ -107,7 +115,10 @@ capabilities:
       elements: str
       sample: [CAP_SYS_RESOURCE]
 privileged:
-  description: Effective and bounding sets hold every capability the kernel knows and seccomp is disabled.
+  description:
+    - Effective and bounding sets hold every capability the kernel knows and seccomp is disabled.
+    - Without C(cap_last_cap) the bounding set is compared with the capabilities this module knows (as for
+      RV(recommended_run_flags)); RV(evidence) says so.
   returned: always
   type: bool
 privileged_equivalent:
@@ -163,6 +174,34 @@ risks:
   returned: always
   type: list
   elements: dict
+findings:
+  description:
+    - Checks that decide whether nesting works on a modern stack, each a dict with C(id), C(severity) (C(high),
+      C(medium), C(low)), C(message) and C(fix). A check whose inputs are missing gives no finding and is listed in
+      RV(checks_not_run).
+    - C(systemd-cgroup-v1-deprecated) / C(systemd-cgroup-v1-unsupported) (systemd 256-257 / 258+ below O(fs_root) on
+      cgroup v1 or hybrid), C(inotify-limits-low), C(mtu-below-default) (uplink MTU below the daemon's 1500),
+      C(iptables-backends-mixed), C(iptables-modules-missing) (ip_tables, iptable_nat, iptable_raw, nf_tables),
+      C(storage-overlay-on-overlay) and C(storage-containerd-overlay-on-overlay) (C(/var/lib/docker) or
+      C(/var/lib/containerd) on the container's overlay root), C(lxc-apparmor-runc-sysctl) (Docker in LXC, LXD or Incus
+      under AppArmor after runc 1.3.3, CVE-2025-52881).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: mtu-below-default
+      severity: medium
+      message: "The default route leaves through eth0, with MTU eth0 1400, but a Docker daemon here gives its networks
+        MTU 1500 (the default): ..."
+      fix: 'Set "mtu": 1400 in the daemon.json of every Docker daemon started from here ...'
+checks_not_run:
+  description: The checks of RV(findings) that could not run, each C({id, reason}) naming the missing input.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: iptables-modules
+      reason: proc/modules could not be read.
 profile:
   description: Which flag set is recommended, C(privileged), C(privileged-equivalent) or C(none).
   returned: always

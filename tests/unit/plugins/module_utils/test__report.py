@@ -388,3 +388,16 @@ def test_bad_records_fail_with_one_clear_message(case_id: str, records: Any, mes
     with pytest.raises(_report.ReportInputError) as err:
         _report.build_report(records)
     assert message in str(err.value)
+
+
+def test_findings_flow_into_rows_summary_table_and_html() -> None:
+    records = chain_records()
+    finding = {"id": "mtu-below-default", "severity": "medium", "message": "MTU <1400>.", "fix": "Set mtu."}
+    records[0]["facts"] = {**records[0]["facts"], "findings": [finding, "not a mapping"]}
+    report = _report.build_report(records)
+    row = next(r for r in report["rows"] if r["host"] == records[0]["host"])
+    assert row["findings"] == [finding]
+    assert all(r["findings"] == [] for r in report["rows"] if r is not row)
+    assert report["summary"]["finding_counts"] == {"medium": 1}
+    assert f"{row['host']} findings:\n  - medium mtu-below-default: MTU <1400>. Fix: Set mtu." in report["table"]
+    assert "<code>mtu-below-default</code>: MTU &lt;1400&gt;. <b>Fix:</b> Set mtu.</li>" in report["html"]

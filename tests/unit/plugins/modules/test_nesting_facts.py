@@ -87,3 +87,20 @@ def test_live_machine_runs() -> None:
     assert result.get("failed") is not True, result.get("msg")
     assert result["profile"] in ("privileged", "privileged-equivalent", "none")
     assert isinstance(result["capabilities"]["bounding"], list)
+
+
+@pytest.mark.parametrize(
+    ("case", "finding_ids"),
+    [
+        ("mtu-ifconfig-1450", ["mtu-below-default"]),
+        ("systemd257-node-cgroup-v1", ["systemd-cgroup-v1-deprecated", "storage-overlay-on-overlay"]),
+    ],
+)
+def test_findings_on_captured_trees(case: str, finding_ids: list[str]) -> None:
+    """A tree with only its sys/ part is read, not refused; findings come with their fix."""
+    result = run_module("nesting_facts", tree_args(case, with_fs_root=True))
+    assert result.get("failed") is not True, result.get("msg")
+    assert [finding["id"] for finding in result["findings"]] == finding_ids
+    assert all(finding["fix"] for finding in result["findings"])
+    expected = yaml.safe_load((FIXTURES / case / "expected.yml").read_text())["nesting"]
+    assert result["container_runtime"] == expected["container_runtime"]
