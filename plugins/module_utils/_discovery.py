@@ -245,7 +245,7 @@ def _walk(
         return
     if ancestors.intersection(str(row["ID"]) for row in rows):
         result.warnings.append(
-            f"{where}: its docker CLI talks to an outer daemon (it lists a container on the way to it); "
+            f"{where}: its docker CLI talks to an outer daemon (its listing holds this level or one above it); "
             "levels below it are not listed"
         )
         return
