@@ -4,6 +4,10 @@
 A scenario passes only when ``molecule test`` (create, converge, idempotence, verify,
 destroy) exits 0. The full log goes to ``build/molecule/<scenario>.log``; on failure its
 tail is shown. ``NH_MOLECULE_SCENARIOS=a,b`` limits the run to those scenarios.
+
+Besides the collection's own ``molecule/<scenario>``, the example roles under ``tests/roles``
+(not shipped) carry their scenarios as role authors do, ``tests/roles/<role>/molecule/<scenario>``;
+they are named ``<role>/<scenario>`` and run from the role's directory.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ HOSTLAB = REPO_ROOT / "scripts" / "hostlab.py"
 # Scenarios that boot QEMU guests with scripts/hostlab.py: skipped only where QEMU cannot boot one.
 GUEST_SCENARIOS = frozenset({"modern_host"})
 MOLECULE_DIR = REPO_ROOT / "molecule"
+ROLES_DIR = REPO_ROOT / "tests" / "roles"
 LOG_DIR = REPO_ROOT / "build" / "molecule"
 
 
 def _scenarios() -> list[str]:
     found = sorted(p.parent.name for p in MOLECULE_DIR.glob("*/molecule.yml"))
+    found += sorted(f"{p.parents[2].name}/{p.parent.name}" for p in ROLES_DIR.glob("*/molecule/*/molecule.yml"))
     wanted = os.environ.get("NH_MOLECULE_SCENARIOS")
     if wanted:
         names = [n.strip() for n in wanted.split(",") if n.strip()]
@@ -44,13 +50,15 @@ def _molecule() -> str:
 def _run_scenario(scenario: str) -> str:
     """Run ``molecule test -s scenario``; fail with the log tail unless it exits 0; return the log."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = LOG_DIR / f"{scenario}.log"
+    role, _, name = scenario.rpartition("/")
+    cwd = ROLES_DIR / role if role else REPO_ROOT
+    log_path = LOG_DIR / f"{scenario.replace('/', '-')}.log"
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", PY_COLORS="0", ANSIBLE_NOCOLOR="1")
     started = time.monotonic()
     with log_path.open("w") as log:
         proc = subprocess.run(
-            [_molecule(), "test", "-s", scenario],
-            cwd=REPO_ROOT,
+            [_molecule(), "test", "-s", name],
+            cwd=cwd,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
