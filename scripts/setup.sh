@@ -16,7 +16,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 APT_PACKAGES=(docker.io debootstrap iptables jq make rsync git ca-certificates python3-venv chromium shellcheck dpkg-dev
-  qemu-system-x86 qemu-utils zstd e2fsprogs openssh-client)  # second line: scripts/hostlab.py guests
+  qemu-system-x86 qemu-utils zstd e2fsprogs openssh-client  # this line: scripts/hostlab.py guests
+  pypy3)  # PyPy 3.9: module code on an old Python (make unit-py39)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -38,6 +39,17 @@ if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/requirements.txt" "$stamp"; then
   cp "$ROOT/requirements.txt" "$stamp"
 else
   log "python: $VENV is current"
+fi
+
+# The module tests on the oldest interpreter available from Debian (PyPy 3.9): requirements-py39.txt.
+stamp39=$VENV/py39/.nested-hosts-requirements
+if [ ! -f "$stamp39" ] || ! cmp -s "$ROOT/requirements-py39.txt" "$stamp39"; then
+  log "python: creating $VENV/py39 (PyPy 3.9) with pinned test tools"
+  [ -x "$VENV/py39/bin/python" ] || pypy3 -m venv "$VENV/py39"
+  "$VENV/py39/bin/pip" install -q -r "$ROOT/requirements-py39.txt"
+  cp "$ROOT/requirements-py39.txt" "$stamp39"
+else
+  log "python: $VENV/py39 is current"
 fi
 
 # Make the checkout importable as nested.hosts: Ansible's default collection path.

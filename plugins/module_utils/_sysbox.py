@@ -160,7 +160,7 @@ def parse_routes(text: str | None) -> list[Route]:
             continue
         if mask == 0:
             continue
-        prefix = mask.bit_count()
+        prefix = bin(mask).count("1")  # the int bit_count method is Python 3.10+; managed hosts may have 3.8
         network = ipaddress.IPv4Network((dest & mask, prefix), strict=False)
         routes.append(Route(fields[0], network))
     return routes
