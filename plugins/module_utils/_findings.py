@@ -311,6 +311,134 @@ def check_lxc_apparmor(runtime: str, apparmor: dict[str, t.Any]) -> list[dict[st
     ]
 
 
+_TOO_OLD = re.compile(
+    r"client version (?P<client>\d+\.\d+) is too old\. Minimum supported API version is (?P<min>\d+\.\d+)"
+)
+# Docker Engine 29 refuses clients below this API version (unless DOCKER_MIN_API_VERSION lowers it).
+ENGINE_29_MIN_API = "1.44"
+
+
+def _api(value: t.Any) -> tuple[int, int] | None:
+    match = re.match(r"^\s*(\d+)\.(\d+)", str(value or ""))
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _major(version: str | None) -> int | None:
+    match = re.match(r"^\s*v?(\d+)\.", version or "")
+    return int(match.group(1)) if match else None
+
+
+def parse_docker_version(value: t.Any) -> dict[str, t.Any] | None:
+    """Versions from ``docker version`` output: the text form, its ``--format '{{json .}}'`` form (text or
+    parsed), or only the daemon's 'client version X is too old' error. ``None`` when nothing is recognised."""
+    if value is None or value == "" or value == {}:
+        return None
+    doc = value
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            doc = json.loads(value)
+        except ValueError:
+            doc = value
+    result: dict[str, t.Any] = dict.fromkeys(
+        ("client_version", "client_api", "server_version", "server_api", "server_min_api", "refused_client_api")
+    )
+    if isinstance(doc, dict):
+        client = doc.get("Client") or {}
+        server = doc.get("Server") or {}
+        engine = next((c for c in server.get("Components") or [] if c.get("Name") == "Engine"), {})
+        details = engine.get("Details") or {}
+        result.update(
+            client_version=client.get("Version"),
+            client_api=client.get("DefaultAPIVersion") or client.get("ApiVersion"),
+            server_version=server.get("Version") or engine.get("Version"),
+            server_api=server.get("ApiVersion") or details.get("ApiVersion"),
+            server_min_api=server.get("MinAPIVersion") or details.get("MinAPIVersion"),
+        )
+    elif isinstance(doc, str):
+        section = None
+        for line in doc.splitlines():
+            stripped = line.strip()
+            if line.startswith("Client"):
+                section = "client"
+            elif line.startswith("Server"):
+                section = "server"
+            elif stripped.startswith(("containerd:", "runc:", "docker-init:")):
+                section = "other"
+            key, sep, rest = stripped.partition(":")
+            rest = rest.strip()
+            if not sep or section not in ("client", "server"):
+                continue
+            if key == "Version" and result[f"{section}_version"] is None:
+                result[f"{section}_version"] = rest
+            elif key == "API version" and result[f"{section}_api"] is None:
+                api = re.match(r"^(\S+)(?:\s+\(minimum version (\S+)\))?", rest)
+                if api:
+                    result[f"{section}_api"] = api.group(1)
+                    if section == "server" and api.group(2):
+                        result["server_min_api"] = api.group(2)
+        refused = _TOO_OLD.search(doc)
+        if refused:
+            result["refused_client_api"] = refused.group("client")
+            result["server_min_api"] = result["server_min_api"] or refused.group("min")
+    else:
+        return None
+    if not any(result.values()):
+        return None
+    return result
+
+
+def min_api(docker: dict[str, t.Any]) -> str | None:
+    """The lowest API the daemon accepts: as reported, else 1.44 for Engine 29 and later."""
+    if docker.get("server_min_api"):
+        return str(docker["server_min_api"])
+    major = _major(docker.get("server_version"))
+    return ENGINE_29_MIN_API if major is not None and major >= 29 else None
+
+
+def check_docker_api(docker: dict[str, t.Any] | None) -> list[dict[str, str]]:
+    """A client (the CLI here, or a tool whose request the daemon refused) below the daemon's minimum API."""
+    if not docker:
+        return []
+    lowest = min_api(docker)
+    client = docker.get("refused_client_api") or docker.get("client_api")
+    if lowest is None or client is None or _api(client) is None or _api(client) >= _api(lowest):
+        return []
+    server = f"Docker Engine {docker['server_version']}" if docker.get("server_version") else "The Docker daemon"
+    return [
+        finding(
+            "docker-client-too-old",
+            "high",
+            f"{server} accepts API {lowest} and later, but a client here speaks API {client}: the daemon refuses it "
+            f"('client version {client} is too old'); Docker Engine 29 raised the minimum to {ENGINE_29_MIN_API}.",
+            "Upgrade the client (docker CLI 25 or later, or the tool's Docker SDK) at this level; until then start the "
+            f"daemon with DOCKER_MIN_API_VERSION={client} in its environment (Docker 29), or keep Engine 28 here.",
+        )
+    ]
+
+
+def check_docker_skew(outer: dict[str, t.Any] | None, inner: dict[str, t.Any] | None) -> list[dict[str, str]]:
+    """An inner daemon newer than the client of the level it runs on: tools there that talk to it are refused."""
+    if not outer or not inner:
+        return []
+    lowest = min_api(inner)
+    client = outer.get("client_api")
+    if lowest is None or _api(client) is None or _api(lowest) is None or _api(client) >= _api(lowest):
+        return []
+    return [
+        finding(
+            "docker-inner-daemon-newer-than-outer-client",
+            "high",
+            f"The daemon at this level (Docker Engine {inner.get('server_version') or '?'}) accepts API {lowest} and "
+            f"later, but the Docker client of the level it runs on (version {outer.get('client_version') or '?'}) "
+            f"speaks API {client}: anything there that talks to this daemon directly (docker -H, DOCKER_HOST, "
+            "community.docker modules with docker_host) is refused.",
+            "Upgrade the Docker client on the outer level to a release that speaks this API (docker CLI 25 or later "
+            f"for {ENGINE_29_MIN_API}), or start this daemon with DOCKER_MIN_API_VERSION={client}, or pin the inner "
+            "Docker Engine below 29.",
+        )
+    ]
+
+
 def analyze(
     inputs: Inputs,
     mounts: list[MountInfo],
@@ -318,8 +446,9 @@ def analyze(
     runtime: str,
     in_container: bool,
     apparmor: dict[str, t.Any],
+    docker: dict[str, t.Any] | None = None,
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """Run every check; return (findings, not_run)."""
+    """Run every check; return (findings, not_run). ``docker`` is ``parse_docker_version``'s result."""
     findings: list[dict[str, str]] = []
     not_run: list[dict[str, str]] = []
     version = systemd_version(inputs.systemd_libraries)
@@ -339,6 +468,7 @@ def analyze(
     )
     findings += check_storage(mounts, in_container, inputs.containerd_snapshots)
     findings += check_lxc_apparmor(runtime, apparmor)
+    findings += check_docker_api(docker)
     return findings, not_run
 
 

@@ -268,7 +268,9 @@ def detect_container(
         or (root_mount["fstype"] == "zfs" and _DOCKER_ZFS_SOURCE.search(root_mount["source"]))
     ):
         evidence.append(
-            f"the root filesystem ({root_mount['fstype']}) lives under a Docker data root "
+            "the root filesystem is an overlay whose layers live under a Docker data root."
+            if root_mount["fstype"] == "overlay" and "/docker/overlay" in root_text
+            else f"the root filesystem ({root_mount['fstype']}) lives under a Docker data root "
             "(a Docker storage driver's or the containerd image store's directory)."
         )
         docker_strong = True
@@ -490,9 +492,11 @@ def recommend(
 
 
 def analyze(
-    inputs: Inputs, engine_capabilities: t.Sequence[str] = ENGINE_CAPABILITIES_DEFAULT
+    inputs: Inputs,
+    engine_capabilities: t.Sequence[str] = ENGINE_CAPABILITIES_DEFAULT,
+    docker_version: t.Any = None,
 ) -> dict[str, t.Any]:
-    """Compute the ``nesting_facts`` result."""
+    """Compute the ``nesting_facts`` result (``docker_version``: the module option, see ``_findings``)."""
     mounts = parse_mountinfo(inputs.mountinfo) if inputs.mountinfo is not None else []
     uid_map = parse_id_map(inputs.uid_map) if inputs.uid_map is not None else None
     status = parse_status(inputs.status) if inputs.status is not None else {}
@@ -636,6 +640,7 @@ def analyze(
             }
         )
 
+    docker = _findings.parse_docker_version(docker_version)
     findings, checks_not_run = _findings.analyze(
         inputs.findings_inputs or NO_FINDINGS_INPUTS,
         mounts,
@@ -643,6 +648,7 @@ def analyze(
         container["container_runtime"],
         container["in_container"],
         apparmor_result,
+        docker,
     )
 
     profile, flags, options, notes = recommend(
@@ -674,6 +680,7 @@ def analyze(
         "risks": risks,
         "findings": findings,
         "checks_not_run": checks_not_run,
+        "docker": docker,
         "profile": profile,
         "recommended_run_flags": flags,
         "recommended_container_options": options,
@@ -687,6 +694,7 @@ def gather(
     pid: str = "self",
     fs_root: str = "/",
     engine_capabilities: t.Sequence[str] = ENGINE_CAPABILITIES_DEFAULT,
+    docker_version: t.Any = None,
 ) -> tuple[dict[str, t.Any], list[str]]:
     """Read every input below the roots and return (result, warnings)."""
     warnings: list[str] = []
@@ -716,4 +724,4 @@ def gather(
         apparmor_result=apparmor_result,
         findings_inputs=_findings.gather_inputs(proc_root, sys_root, fs_root, pid),
     )
-    return analyze(inputs, engine_capabilities), warnings
+    return analyze(inputs, engine_capabilities, docker_version), warnings

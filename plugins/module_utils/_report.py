@@ -16,6 +16,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ansible_collections.nested.hosts.plugins.module_utils._findings import check_docker_skew
+
 SCHEMA_VERSION = 1
 GENERATOR = "nested.hosts.nesting_report"
 
@@ -268,7 +270,14 @@ def build_row(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_rows(records: Any) -> list[dict[str, Any]]:
-    return [build_row(r) for r in _tree_order(validate_records(records))]
+    rows = [build_row(r) for r in _tree_order(validate_records(records))]
+    # Across levels: a daemon newer than the client of the level it runs on (each needs nesting_facts' docker).
+    by_host = {row["host"]: row for row in rows}
+    for row in rows:
+        parent = by_host.get(row["parent"] or "")
+        if parent is not None and parent["facts"] is not None and row["facts"] is not None:
+            row["findings"] = row["findings"] + check_docker_skew(parent["facts"].get("docker"), row["facts"].get("docker"))
+    return rows
 
 
 def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -41,6 +41,14 @@ options:
         C(PERFMON), C(BPF) and C(CHECKPOINT_RESTORE) for Docker Engine 23 and later.
     type: list
     elements: str
+  docker_version:
+    description:
+      - The output of C(docker version) at this level, as text, as the JSON of C(docker version --format '{{json .}}')
+        (text or parsed), or only the daemon's C(client version X is too old) error; used for RV(docker) and the
+        C(docker-client-too-old) finding.
+      - M(nested.hosts.nesting_report) compares RV(docker) across levels (C(docker-inner-daemon-newer-than-outer-client)).
+      - Omitted, RV(docker) is null and no version check runs.
+    type: raw
 notes:
   - Where C(mountinfo) is missing below O(proc_root), C(mounts) is read instead (it shows no mount roots; a warning
     says so).
@@ -68,6 +76,19 @@ EXAMPLES = r"""
     device_cgroup_rules: "{{ nesting.recommended_container_options.device_cgroup_rules }}"
     cgroupns_mode: "{{ nesting.recommended_container_options.cgroupns_mode }}"
     volumes: "{{ nesting.recommended_container_options.volumes + ['dind-lib:/var/lib/docker'] }}"
+
+- name: Read this level's Docker versions
+  ansible.builtin.command:
+    argv: [docker, version]
+  register: docker_version_out
+  changed_when: false
+  failed_when: false
+  check_mode: false
+
+- name: Gather nesting facts with the Docker version checks
+  nested.hosts.nesting_facts:
+    docker_version: "{{ docker_version_out.stdout ~ '\n' ~ docker_version_out.stderr }}"
+  register: nesting_with_versions
 
 - name: Analyse a captured tree
   nested.hosts.nesting_facts:
@@ -184,7 +205,8 @@ findings:
       C(iptables-backends-mixed), C(iptables-modules-missing) (ip_tables, iptable_nat, iptable_raw, nf_tables),
       C(storage-overlay-on-overlay) and C(storage-containerd-overlay-on-overlay) (C(/var/lib/docker) or
       C(/var/lib/containerd) on the container's overlay root), C(lxc-apparmor-runc-sysctl) (Docker in LXC, LXD or Incus
-      under AppArmor after runc 1.3.3, CVE-2025-52881).
+      under AppArmor after runc 1.3.3, CVE-2025-52881), C(docker-client-too-old) (a client below the daemon's minimum
+      API, 1.44 since Docker Engine 29; needs O(docker_version)).
   returned: always
   type: list
   elements: dict
@@ -194,6 +216,14 @@ findings:
       message: "The default route leaves through eth0, with MTU eth0 1400, but a Docker daemon here gives its networks
         MTU 1500 (the default): ..."
       fix: 'Set "mtu": 1400 in the daemon.json of every Docker daemon started from here ...'
+docker:
+  description:
+    - Versions read from O(docker_version) (C(client_version), C(client_api), C(server_version), C(server_api),
+      C(server_min_api), and C(refused_client_api) when the daemon refused a client); null without O(docker_version).
+  returned: always
+  type: dict
+  sample: {client_version: 20.10.24+dfsg1, client_api: "1.41", server_version: 20.10.24+dfsg1, server_api: "1.41",
+           server_min_api: "1.12", refused_client_api: null}
 checks_not_run:
   description: The checks of RV(findings) that could not run, each C({id, reason}) naming the missing input.
   returned: always
@@ -259,6 +289,7 @@ def main() -> None:
         argument_spec=kernel_argument_spec(
             with_fs_root=True,
             engine_capabilities={"type": "list", "elements": "str"},
+            docker_version={"type": "raw"},
         ),
         supports_check_mode=True,
     )
@@ -274,6 +305,7 @@ def main() -> None:
         params["pid"],
         params["fs_root"],
         engine_caps,
+        params["docker_version"],
     )
     for warning in warnings:
         module.warn(warning)

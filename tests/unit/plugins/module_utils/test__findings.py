@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from ansible_collections.nested.hosts.plugins.module_utils import _findings
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import parse_mountinfo
 
@@ -195,3 +196,63 @@ def test_gather_inputs_reads_below_the_roots(tmp_path: Path) -> None:
     assert inputs.modules is None and inputs.sys_modules is None and inputs.containerd_snapshots is None
     findings, _not_run = _findings.analyze(inputs, [], "v1", "docker", True, {})
     assert _ids(findings) == ["systemd-cgroup-v1-deprecated", "inotify-limits-low", "mtu-below-default"]
+
+
+DOCKER_VERSIONS = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "docker-version"
+DOCKER_CASES = yaml.safe_load((DOCKER_VERSIONS / "cases.yml").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(k for k in DOCKER_CASES if k != "skew"))
+def test_docker_version_fixture(name: str) -> None:
+    expected = DOCKER_CASES[name]
+    docker = _findings.parse_docker_version((DOCKER_VERSIONS / name).read_text())
+    assert docker == expected["docker"]
+    assert _ids(_findings.check_docker_api(docker)) == expected["finding_ids"]
+
+
+@pytest.mark.parametrize("case", DOCKER_CASES["skew"], ids=lambda c: f"{c['outer']}>{c['inner']}")
+def test_docker_skew_fixture(case: dict) -> None:
+    outer = _findings.parse_docker_version((DOCKER_VERSIONS / case["outer"]).read_text())
+    inner = _findings.parse_docker_version((DOCKER_VERSIONS / case["inner"]).read_text())
+    assert _ids(_findings.check_docker_skew(outer, inner)) == case["finding_ids"]
+
+
+JSON_28_ON_20 = (
+    '{"Client": {"Version": "28.2.2", "ApiVersion": "1.41", "DefaultAPIVersion": "1.50"}, "Server": {"Components": '
+    '[{"Name": "Engine", "Version": "20.10.24+dfsg1", "Details": {"ApiVersion": "1.41", "MinAPIVersion": "1.12"}}]}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(JSON_28_ON_20, {"client_api": "1.50", "server_version": "20.10.24+dfsg1", "server_min_api": "1.12"},
+                     id="json-text-uses-the-clients-default-api"),
+        pytest.param({"Server": {"Version": "29.1.0", "ApiVersion": "1.52"}}, {"server_min_api": None},
+                     id="parsed-json-without-min"),
+        pytest.param("", None, id="empty"),
+        pytest.param("nothing docker-like\n", None, id="unrelated-text"),
+        pytest.param(42, None, id="not-text-or-mapping"),
+    ],
+)
+def test_parse_docker_version_forms(value: object, expected: dict | None) -> None:
+    result = _findings.parse_docker_version(value)
+    if expected is None:
+        assert result is None
+    else:
+        assert {key: result[key] for key in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("docker", "ids"),
+    [
+        pytest.param({"server_version": "29.1.0", "client_api": "1.43"}, ["docker-client-too-old"],
+                     id="engine-29-minimum-when-not-reported"),
+        pytest.param({"server_version": "28.5.2", "client_api": "1.41"}, [], id="engine-28-no-minimum-known"),
+        pytest.param({"server_min_api": "1.44", "client_api": "1.52"}, [], id="client-new-enough"),
+        pytest.param({"server_min_api": "1.44", "client_api": "1.9"}, ["docker-client-too-old"], id="numeric-compare"),
+        pytest.param(None, [], id="no-versions"),
+    ],
+)
+def test_check_docker_api(docker: dict | None, ids: list) -> None:
+    assert _ids(_findings.check_docker_api(docker)) == ids

@@ -401,3 +401,23 @@ def test_findings_flow_into_rows_summary_table_and_html() -> None:
     assert report["summary"]["finding_counts"] == {"medium": 1}
     assert f"{row['host']} findings:\n  - medium mtu-below-default: MTU <1400>. Fix: Set mtu." in report["table"]
     assert "<code>mtu-below-default</code>: MTU &lt;1400&gt;. <b>Fix:</b> Set mtu.</li>" in report["html"]
+
+
+@pytest.mark.parametrize(
+    ("outer_api", "inner_min", "ids"),
+    [
+        pytest.param("1.41", "1.44", ["docker-inner-daemon-newer-than-outer-client"], id="engine-29-under-20.10-client"),
+        pytest.param("1.52", "1.44", [], id="client-new-enough"),
+        pytest.param(None, "1.44", [], id="outer-versions-unknown"),
+    ],
+)
+def test_docker_skew_across_levels(outer_api: str | None, inner_min: str, ids: list) -> None:
+    records = chain_records()
+    by_host = {r["host"]: r for r in records}
+    child = next(r for r in records if r.get("parent") in by_host and by_host[r["parent"]]["facts"])
+    parent = by_host[child["parent"]]
+    parent["facts"] = {**parent["facts"], "docker": {"client_api": outer_api, "client_version": "20.10.24"} if outer_api else None}
+    child["facts"] = {**child["facts"], "docker": {"server_min_api": inner_min, "server_version": "29.0.2"}}
+    rows = {row["host"]: row for row in _report.build_report(records)["rows"]}
+    assert [f["id"] for f in rows[child["host"]]["findings"]] == ids
+    assert rows[parent["host"]]["findings"] == []

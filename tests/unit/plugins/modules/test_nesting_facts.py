@@ -104,3 +104,12 @@ def test_findings_on_captured_trees(case: str, finding_ids: list[str]) -> None:
     assert all(finding["fix"] for finding in result["findings"])
     expected = yaml.safe_load((FIXTURES / case / "expected.yml").read_text())["nesting"]
     assert result["container_runtime"] == expected["container_runtime"]
+
+
+def test_docker_version_option_gives_versions_and_the_finding() -> None:
+    text = (FIXTURES / "docker-version" / "kitconcept-9-client-1.41.txt").read_text()
+    result = run_module("nesting_facts", {**tree_args("host-debian12-hybrid-vm", with_fs_root=True), "docker_version": text})
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["docker"]["refused_client_api"] == "1.41"
+    assert [f["id"] for f in result["findings"]] == ["docker-client-too-old"]
+    assert run_module("nesting_facts", tree_args("host-debian12-hybrid-vm", with_fs_root=True))["docker"] is None
