@@ -173,6 +173,36 @@ options:
     ini:
       - section: nested_connection
         key: ssh_common_args
+  ssh_control_persist:
+    description:
+      - How long the SSH master connection to O(ssh_host) stays open after its last command
+        (C(ssh -o ControlMaster=auto -o ControlPersist)). Every command after the first one reuses it
+        instead of a new SSH handshake, which otherwise costs most of a command's time.
+      - V(no) (or V(0), V(false)) turns multiplexing off; needed only with OpenSSH older than 7.3, whose
+        background master kept the first command's stderr open until it exited.
+    type: string
+    default: 60s
+    vars:
+      - name: ansible_nested_ssh_control_persist
+    env:
+      - name: ANSIBLE_NESTED_SSH_CONTROL_PERSIST
+    ini:
+      - section: nested_connection
+        key: ssh_control_persist
+  ssh_control_path_dir:
+    description:
+      - Directory on the controller for the master connections' sockets (C(ControlPath=DIR/nested-%C)),
+        created with mode 0700 when missing. A Unix socket path holds at most 107 bytes, so keep it short
+        (at most 42 bytes); with a longer one multiplexing is off, with a warning.
+    type: path
+    default: ~/.ansible/cp
+    vars:
+      - name: ansible_nested_ssh_control_path_dir
+    env:
+      - name: ANSIBLE_NESTED_SSH_CONTROL_PATH_DIR
+    ini:
+      - section: nested_connection
+        key: ssh_control_path_dir
   remote_user:
     description:
       - The user to run as inside the innermost container (C(docker exec -u)); names or C(uid[:gid]).
@@ -310,8 +340,26 @@ class Connection(ConnectionBase):
             raise AnsibleError(f"nested.hosts.nested: {err}") from None
         if first_hop.kind == "ssh":
             # After the user's arguments: ssh keeps the first value of an option, so theirs win.
-            extra = ("-o", f"ConnectTimeout={self._timeout()}")
-            first_hop = first_hop._replace(ssh_common_args=first_hop.ssh_common_args + extra)
+            extra = ["-o", f"ConnectTimeout={self._timeout()}"]
+            persist = str(self.get_option("ssh_control_persist") or "").strip()
+            if persist.lower() not in ("", "0", "no", "false"):
+                directory = os.path.expanduser(str(self.get_option("ssh_control_path_dir") or "~/.ansible/cp"))
+                # ssh binds DIR/nested-<40 hex>.<16 random> first; a Unix socket path holds 107 bytes.
+                if len(os.fsencode(directory)) + len("/nested-") + 40 + 17 > 107:
+                    display.warning(
+                        f"nested.hosts.nested: ansible_nested_ssh_control_path_dir {directory} is too long for an SSH "
+                        "control socket; SSH multiplexing is off (every command makes its own SSH connection)."
+                    )
+                else:
+                    try:
+                        os.makedirs(directory, mode=0o700, exist_ok=True)
+                    except OSError as err:
+                        raise AnsibleError(
+                            f"nested.hosts.nested: cannot create ansible_nested_ssh_control_path_dir {directory}: {err}"
+                        ) from None
+                    extra += ["-o", "ControlMaster=auto", "-o", f"ControlPersist={persist}"]
+                    extra += ["-o", f"ControlPath={os.path.join(directory, 'nested-%C')}"]
+            first_hop = first_hop._replace(ssh_common_args=first_hop.ssh_common_args + tuple(extra))
         self._first_hop, self._chain = first_hop, chain
 
     def _timeout(self) -> int:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -381,12 +383,14 @@ def test_ssh_and_tls_first_hops(own_chain: list[str], tmp_path: Path) -> None:
     """l2 runs on l1's daemon: reached by ssh to l1 then docker exec, and by the docker CLI here
     talking to l1's daemon over tcp with TLS; an ssh first hop that does not answer is unreachable."""
     address, certs = ACCESS["address"], ACCESS["certs"]
+    control_dir = Path(tempfile.mkdtemp(prefix="nhcp-", dir="/tmp"))  # short: a socket path holds 107 bytes
     ssh = {
         "ansible_nested_first_hop": "ssh",
         "ansible_nested_ssh_host": address,
         "ansible_nested_ssh_user": "root",
         "ansible_nested_ssh_private_key_file": str(certs / "id_ed25519"),
         "ansible_nested_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+        "ansible_nested_ssh_control_path_dir": str(control_dir),
     }
     tls = {
         "ansible_nested_docker_host": f"tcp://{address}:2376",
@@ -425,9 +429,19 @@ def test_ssh_and_tls_first_hops(own_chain: list[str], tmp_path: Path) -> None:
         ),
         _task("remove", **{"ansible.builtin.file": {"path": "/tmp/{{ inventory_hostname }}.txt", "state": "absent"}}),
     ]
-    rc, out, _err = _play(
-        tmp_path, hosts, [{"name": "first hops", "hosts": "chain", "gather_facts": False, "tasks": tasks}]
-    )
+    try:
+        play = [{"name": "first hops", "hosts": "chain", "gather_facts": False, "tasks": tasks}]
+        rc, out, _err = _play(tmp_path, hosts, play)
+        # The SSH commands shared one master connection (ControlPersist), whose socket is here.
+        assert [p.name[:7] for p in control_dir.iterdir()] == ["nested-"]
+    finally:
+        subprocess.run(
+            ["ssh", "-o", f"ControlPath={control_dir}/nested-%C", "-O", "exit", "-l", "root", address],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        shutil.rmtree(control_dir, ignore_errors=True)
     assert rc == 4, "one host is unreachable"
     res = _results(out)
     l2_hostname = _in_l1("exec", L2, "cat", "/etc/hostname").stdout.strip()

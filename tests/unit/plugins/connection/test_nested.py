@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import types
 from pathlib import Path
@@ -231,6 +233,7 @@ ARGV_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "ansible_nested_ssh_private_key_file": "/k/id",
             "ansible_nested_ssh_common_args": "-o StrictHostKeyChecking=no",
             "ansible_nested_timeout": 7,
+            "ansible_nested_ssh_control_persist": "no",
         },
         SSH_PREFIX
         + [
@@ -260,6 +263,65 @@ def test_exec_argv(variables: dict[str, Any], expected: list[str], recorder: Any
     rec = recorder(conn, [(0, b"hi\n", STARTED)])
     assert conn.exec_command("echo hi") == (0, b"hi\n", b"")
     assert rec.calls[0]["argv"] == expected
+
+
+@pytest.mark.parametrize(
+    ("persist", "expected"), [("60s", "60s"), ("10m", "10m"), ("no", None), ("0", None), ("false", None)]
+)
+def test_ssh_multiplexing_options(persist: str, expected: str | None, recorder: Any) -> None:
+    short = Path(tempfile.mkdtemp(prefix="nhcp-", dir="/tmp"))  # a socket path holds 107 bytes
+    cp_dir = short / "cp"
+    conn = make(
+        {
+            "ansible_nested_chain": ["n1"],
+            "ansible_nested_first_hop": "ssh",
+            "ansible_nested_ssh_host": "h",
+            "ansible_nested_ssh_common_args": "-o ControlPersist=5s",
+            "ansible_nested_ssh_control_persist": persist,
+            "ansible_nested_ssh_control_path_dir": str(cp_dir),
+        }
+    )
+    rec = recorder(conn, [(0, b"", STARTED)])
+    conn.exec_command("true")
+    argv = rec.calls[0]["argv"]
+    options = argv[: argv.index("--")]
+    # The user's own options come first, so ssh (first value wins) keeps them.
+    assert options.index("ControlPersist=5s") < options.index("ConnectTimeout=10")
+    if expected is None:
+        assert not any(o.startswith(("ControlMaster", "ControlPath")) for o in options)
+        assert not cp_dir.exists()
+    else:
+        assert options[options.index("ConnectTimeout=10") + 1 :] == [
+            "-o",
+            "ControlMaster=auto",
+            "-o",
+            f"ControlPersist={expected}",
+            "-o",
+            f"ControlPath={cp_dir}/nested-%C",
+        ]
+        assert cp_dir.stat().st_mode & 0o777 == 0o700
+    shutil.rmtree(short)
+
+
+def test_ssh_control_dir_too_long_turns_multiplexing_off(
+    tmp_path: Path, recorder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(plugin.display, "warning", warnings.append)
+    long_dir = tmp_path / ("d" * 60)
+    conn = make(
+        {
+            "ansible_nested_chain": ["n1"],
+            "ansible_nested_first_hop": "ssh",
+            "ansible_nested_ssh_host": "h",
+            "ansible_nested_ssh_control_path_dir": str(long_dir),
+        }
+    )
+    rec = recorder(conn, [(0, b"", STARTED)])
+    conn.exec_command("true")
+    assert not any(a.startswith(("ControlMaster", "ControlPath")) for a in rec.calls[0]["argv"])
+    assert len(warnings) == 1 and "too long for an SSH control socket" in warnings[0]
+    assert not long_dir.exists()
 
 
 # ---------------------------------------------------------------- exec_command results
