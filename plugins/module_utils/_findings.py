@@ -387,6 +387,18 @@ def parse_docker_version(value: t.Any) -> dict[str, t.Any] | None:
     return result
 
 
+def docker_version_error(value: t.Any) -> str | None:
+    """The module's error for a ``docker_version`` that is given but holds no Docker versions (empty is omitted)."""
+    if value is None or value == "" or value == {} or parse_docker_version(value) is not None:
+        return None
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return (
+        f"docker_version={shown} holds no Docker versions; pass the output of 'docker version' (its text, or its "
+        "JSON from --format '{{json .}}'), or leave docker_version out."
+    )
+
+
 def min_api(docker: dict[str, t.Any]) -> str | None:
     """The lowest API the daemon accepts: as reported, else 1.44 for Engine 29 and later."""
     if docker.get("server_min_api"):

@@ -47,7 +47,8 @@ options:
         (text or parsed), or only the daemon's C(client version X is too old) error; used for RV(docker) and the
         C(docker-client-too-old) finding.
       - M(nested.hosts.nesting_report) compares RV(docker) across levels (C(docker-inner-daemon-newer-than-outer-client)).
-      - Omitted, RV(docker) is null and no version check runs.
+      - Omitted or empty, RV(docker) is null and no version check runs; anything else that holds no Docker versions
+        fails the module with a message naming this option.
     type: raw
 notes:
   - Where C(mountinfo) is missing below O(proc_root), C(mounts) is read instead (it shows no mount roots; a warning
@@ -274,6 +275,7 @@ recommendation_notes:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.nested.hosts.plugins.module_utils._findings import docker_version_error
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
     kernel_argument_spec,
     option_errors,
@@ -297,8 +299,9 @@ def main() -> None:
     for error in option_errors(params):
         module.fail_json(msg=error)
     engine_caps, caps_error = normalize_capabilities(params["engine_capabilities"])
-    if caps_error:
-        module.fail_json(msg=caps_error)
+    for error in (caps_error, docker_version_error(params["docker_version"])):
+        if error:
+            module.fail_json(msg=error)
     result, warnings = gather(
         params["proc_root"],
         params["sys_root"],

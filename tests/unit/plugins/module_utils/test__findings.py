@@ -256,3 +256,20 @@ def test_parse_docker_version_forms(value: object, expected: dict | None) -> Non
 )
 def test_check_docker_api(docker: dict | None, ids: list) -> None:
     assert _ids(_findings.check_docker_api(docker)) == ids
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        pytest.param(None, False, id="omitted"),
+        pytest.param("", False, id="empty-stdout"),
+        pytest.param("Client:\n Version: 20.10.24\n API version: 1.41\n", False, id="docker-version-text"),
+        pytest.param("bash: docker: command not found", True, id="not-docker-output"),
+        pytest.param(["1.41"], True, id="a-list"),
+    ],
+)
+def test_docker_version_error(value: object, error: bool) -> None:
+    message = _findings.docker_version_error(value)
+    assert (message is not None) is error
+    if error:
+        assert message.startswith("docker_version=") and "docker version" in message

@@ -70,6 +70,7 @@ def test_missing_file_warns(tmp_path) -> None:
         ({"fs_root": "/nonexistent/root"}, ["fs_root"]),
         ({"pid": "one"}, ["pid"]),
         ({"engine_capabilities": ["SYS_ADMIN", "FLY"]}, ["engine_capabilities", "FLY"]),
+        ({"docker_version": "command not found"}, ["docker_version", "docker version"]),
     ],
 )
 def test_bad_input_fails_naming_the_parameter(args: dict, names: list[str]) -> None:
