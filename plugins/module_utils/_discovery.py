@@ -234,7 +234,8 @@ def _walk(
     result.commands += 1
     if outcome.rc != 0:
         if expected:
-            reason = _chain.hop_failure(first_hop, chain, outcome.rc, outcome.stderr)
+            # docker exec prints the runtime's "executable file not found" on stdout (CLI 28), not stderr.
+            reason = _chain.hop_failure(first_hop, chain, outcome.rc, f"{outcome.stderr}\n{outcome.stdout}")
             reason = reason or f"{where}: {_last_line(outcome)} (exit {outcome.rc})"
             result.warnings.append(f"levels below {where} are not listed: {reason}")
         return
@@ -287,7 +288,7 @@ def _walk(
 
 
 def _last_line(outcome: RunResult) -> str:
-    text = (outcome.stderr or outcome.stdout or "").strip()
+    text = (outcome.stderr.strip() or outcome.stdout or "").strip()
     return text.splitlines()[-1] if text else f"exit {outcome.rc}, no message"
 
 

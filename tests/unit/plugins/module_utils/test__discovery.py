@@ -77,6 +77,10 @@ CASES = [
       "answered on the way to local docker (unix:///tmp/nhtest-inv-none/docker.sock): Cannot connect"]),
     ("ssh-first-hop", "ssh", SSH, 3, {}, {("nhtest-inv-ssh-inner",): "container"},
      [(), ("nhtest-inv-ssh-inner",)], [], []),
+    ("node-without-docker-cli", "no-docker-cli", LOCAL, 3, {"labels": (("io.nested-hosts.node", "nhtest-inv-nocli-1"),)},
+     {("nhtest-inv-nocli-1",): "node"}, [(), ("nhtest-inv-nocli-1",)], [],
+     ["levels below local docker > nhtest-inv-nocli-1 are not listed: a level on the way to local docker > "
+      "nhtest-inv-nocli-1 has no docker CLI to run the next hop"]),
     ("include-unlabelled", "unlabelled", LOCAL, 3, {"include_unlabelled": True}, {**FULL_LOCAL, **UNLABELLED_EXTRA},
      [(), ("nhtest-inv-ep-b",), (NODE, DIND)], [("nhtest-inv-sockplain-1",), (NODE, DIND, "nhtest-inv-plain-1")],
      ["nhtest-inv-deaf-1 are not listed", "nhtest-inv-liar-1: its docker CLI talks to an outer daemon"]),
