@@ -101,7 +101,10 @@ def detect_cgroupns(
                 f"cgroup path {line.path!r} lies above the namespace root, so a cgroup namespace is in use.",
             )
     for line in lines:
-        mount = _mount_for(line.controllers, mounts) if line.hierarchy_id else None
+        if line.hierarchy_id:
+            mount = _mount_for(line.controllers, mounts)
+        else:
+            mount = next(iter(_cgroup2_mounts(mounts)), None)
         if mount is not None and line.path != "/" and mount["root"] == line.path:
             return (
                 "host",

@@ -205,6 +205,13 @@ def test_v2_delegation(
         pytest.param(None, "3:memory:/\n", "", "unknown", id="no-evidence"),
         pytest.param(
             None,
+            "0::/docker/abc\n",
+            "30 23 0:26 /docker/abc /sys/fs/cgroup ro - cgroup2 cgroup2 rw\n",
+            "host",
+            id="v2-full-path-equals-mount-root",
+        ),
+        pytest.param(
+            None,
             "0::/\n",
             "30 23 0:26 /../.. /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
             "private",
