@@ -27,7 +27,7 @@ description:
   - A host is named after its container. When two levels hold the same container name (two endpoints each
     with a C(node-1)) or a container is named like a named endpoint, each of them is named
     C(<parent's inventory name>/<container name>) instead, for example C(hostb/node-1).
-  - Endpoints are discovered concurrently. A level whose Docker daemon does not answer is still added, without
+  - Levels are listed concurrently (O(workers)), across all endpoints. A level whose Docker daemon does not answer is still added, without
     the levels below it, and a warning names the chain that failed.
   - A container reached through more than one endpoint (one daemon listed by two addresses, or a dind container's
     C(tcp://) port listed next to the host that runs it) is one host, reached through the shortest chain; a warning
@@ -128,7 +128,10 @@ options:
     type: int
     default: 60
   workers:
-    description: How many endpoints are discovered at the same time.
+    description:
+      - How many levels are listed at the same time, across all endpoints (one thread each). A finished listing
+        queues the levels below it, so many Docker hosts, and many nodes on one host, are listed concurrently.
+      - V(1) lists one level after the other.
     type: int
     default: 8
 """
@@ -172,7 +175,7 @@ import os  # noqa: E402
 import shlex  # noqa: E402
 import subprocess  # noqa: E402
 import typing as t  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # noqa: E402
 
 from ansible.errors import AnsibleError, AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
@@ -300,20 +303,28 @@ def read_settings(options: t.Mapping[str, t.Any]) -> Settings:
 
 
 def discover_all(settings: Settings, runner: _discovery.Runner) -> list[_discovery.EndpointResult]:
-    """Discover every endpoint, concurrently; results in the order of the endpoints."""
-    def one(endpoint: _discovery.Endpoint) -> _discovery.EndpointResult:
-        try:
-            return _discovery.discover(endpoint, runner, settings.max_depth, settings.selector)
-        except _discovery.DiscoveryError as err:  # defensive: discover() turns bad output into warnings
-            result = _discovery.EndpointResult(endpoint=endpoint)
-            result.warnings.append(f"{_chain.describe(endpoint.first_hop, [])}: {err}")
-            return result
+    """Discover every endpoint; results in the order of the endpoints.
 
-    workers = min(settings.workers, len(settings.endpoints))
-    if workers == 1:
-        return [one(e) for e in settings.endpoints]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nested-hosts-inventory") as pool:
-        return list(pool.map(one, settings.endpoints))
+    With more than one worker, every level to list (on any endpoint) is a task of one thread pool:
+    a finished listing submits the levels below it, so many hosts, and many nodes on one host, are
+    listed at the same time. The result is the same as listing one level after the other.
+    """
+    if settings.workers == 1:
+        return [_discovery.discover(e, runner, settings.max_depth, settings.selector) for e in settings.endpoints]
+    listings: dict[int, list[_discovery.Listing]] = {e.index: [] for e in settings.endpoints}
+
+    def step(task: _discovery.Task) -> _discovery.Listing:
+        return _discovery.list_level(task, runner, settings.max_depth, settings.selector)
+
+    with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="nested-hosts-inventory") as pool:
+        pending = {pool.submit(step, _discovery.Task(e)) for e in settings.endpoints}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                listing = future.result()
+                listings[listing.task.endpoint.index].append(listing)
+                pending |= {pool.submit(step, child) for child in listing.children}
+    return [_discovery.merge(e, listings[e.index]) for e in settings.endpoints]
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):

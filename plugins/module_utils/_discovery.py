@@ -212,79 +212,114 @@ def daemon_expected(method: str, facts: t.Mapping[str, t.Any]) -> bool | None:
 # --------------------------------------------------------------------------- walking
 
 
+@dataclass(frozen=True)
+class Task:
+    """One level to list: the daemon reached through ``chain`` from ``endpoint``."""
+
+    endpoint: Endpoint
+    chain: tuple[str, ...] = ()
+    expected: bool | None = True  # True: warn when no daemon answers; None: asked quietly
+    ancestors: frozenset[str] = frozenset()  # IDs of the levels on the way (a listing holding one is an outer daemon)
+
+
+@dataclass
+class Listing:
+    """What listing one level found: its selected containers and the levels to list next."""
+
+    task: Task
+    levels: list[Level] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    children: list[Task] = field(default_factory=list)
+    commands: int = 0
+
+
 def discover(endpoint: Endpoint, runner: Runner, max_depth: int, selector: Selector) -> EndpointResult:
-    """Every selected level below ``endpoint`` down to ``max_depth`` (outermost first, then by name)."""
+    """Every selected level below ``endpoint`` down to ``max_depth``, one listing after the other.
+
+    The inventory plugin runs the same :func:`list_level` steps on a thread pool instead
+    (:func:`merge` gives the same result in either order).
+    """
+    listings = []
+    todo = [Task(endpoint)]
+    while todo:
+        listing = list_level(todo.pop(), runner, max_depth, selector)
+        listings.append(listing)
+        todo.extend(listing.children)
+    return merge(endpoint, listings)
+
+
+def merge(endpoint: Endpoint, listings: t.Iterable[Listing]) -> EndpointResult:
+    """One endpoint's result from its listings, whatever order they finished in: levels and
+    warnings ordered by chain (outermost first, siblings by name)."""
     result = EndpointResult(endpoint=endpoint)
-    _walk(result, runner, (), max_depth, selector, expected=True, ancestors=frozenset())
+    ordered = sorted(listings, key=lambda lst: lst.task.chain)
+    for listing in ordered:
+        result.levels.extend(listing.levels)
+        result.warnings.extend(listing.warnings)
+        result.commands += listing.commands
+    result.levels.sort(key=lambda lv: lv.chain)
     return result
 
 
-def _walk(
-    result: EndpointResult,
-    runner: Runner,
-    chain: tuple[str, ...],
-    max_depth: int,
-    selector: Selector,
-    expected: bool | None,
-    ancestors: frozenset[str],
-) -> None:
-    first_hop = result.endpoint.first_hop
+def list_level(task: Task, runner: Runner, max_depth: int, selector: Selector) -> Listing:
+    """List the daemon of one level: ``docker ps``, then ``docker inspect`` of its running containers."""
+    out = Listing(task=task)
+    first_hop = task.endpoint.first_hop
+    chain = task.chain
     where = _chain.describe(first_hop, chain)
     outcome = runner(first_hop, chain, PS_ARGV)
-    result.commands += 1
+    out.commands += 1
     if outcome.rc != 0:
-        if expected:
+        if task.expected:
             # docker exec prints the runtime's "executable file not found" on stdout (CLI 28), not stderr.
             reason = _chain.hop_failure(first_hop, chain, outcome.rc, f"{outcome.stderr}\n{outcome.stdout}")
             reason = reason or f"{where}: {_last_line(outcome)} (exit {outcome.rc})"
-            result.warnings.append(f"levels below {where} are not listed: {reason}")
-        return
+            out.warnings.append(f"levels below {where} are not listed: {reason}")
+        return out
     try:
         rows = parse_ps(outcome.stdout)
     except DiscoveryError as err:
-        result.warnings.append(f"{where}: {err}; levels below it are not listed")
-        return
-    if ancestors.intersection(str(row["ID"]) for row in rows):
-        result.warnings.append(
+        out.warnings.append(f"{where}: {err}; levels below it are not listed")
+        return out
+    if task.ancestors.intersection(str(row["ID"]) for row in rows):
+        out.warnings.append(
             f"{where}: its docker CLI talks to an outer daemon (its listing holds this level or one above it); "
             "levels below it are not listed"
         )
-        return
+        return out
     ids = running_ids(rows)
-    if not ids:
-        return
     objects = []
     for start in range(0, len(ids), INSPECT_BATCH):
         outcome = runner(first_hop, chain, [*INSPECT_ARGV, *ids[start:start + INSPECT_BATCH]])
-        result.commands += 1
+        out.commands += 1
         try:
             objects += parse_inspect(outcome.stdout)
         except DiscoveryError as err:
-            result.warnings.append(f"{where}: {err}; levels below it are not listed")
-            return
+            out.warnings.append(f"{where}: {err}; levels below it are not listed")
+            return out
         if outcome.rc != 0:
             # A container removed between ps and inspect: the rest is still good.
-            result.warnings.append(f"{where}: docker inspect: {_last_line(outcome)}")
+            out.warnings.append(f"{where}: docker inspect: {_last_line(outcome)}")
     found = []
     for obj in objects:
         facts = container_facts(obj)
-        if not facts["running"] or not facts["name"] or not selector.keeps(facts["labels"]):
-            continue
-        found.append(facts)
+        if facts["running"] and facts["name"] and selector.keeps(facts["labels"]):
+            found.append(facts)
     for facts in sorted(found, key=lambda f: f["name"]):
         method = method_of(facts["labels"])
         level = Level(
-            endpoint=result.endpoint.index,
+            endpoint=task.endpoint.index,
             chain=(*chain, facts["name"]),
             container_id=facts["id"],
             image=facts["image"],
             labels=facts["labels"],
             method=method,
         )
-        result.levels.append(level)
+        out.levels.append(level)
         inner = daemon_expected(method, facts)
         if level.depth < max_depth and inner is not False:
-            _walk(result, runner, level.chain, max_depth, selector, inner, ancestors | {facts["id"]})
+            out.children.append(Task(task.endpoint, level.chain, inner, task.ancestors | {facts["id"]}))
+    return out
 
 
 def _last_line(outcome: RunResult) -> str:
