@@ -404,11 +404,17 @@ class Connection(ConnectionBase):
                 f"nested.hosts.nested: cannot run the first hop of {self._where()}: {to_native(argv[0])}: {err}"
             ) from None
 
-    def _check_started(self, rc: int, stderr: bytes) -> bytes:
-        """Raise AnsibleConnectionFailure unless the innermost shell started; return stderr without the marker."""
+    def _check_started(self, rc: int, stderr: bytes, stdout: bytes = b"") -> bytes:
+        """Raise AnsibleConnectionFailure unless the innermost shell started; return stderr without the marker.
+
+        Without the marker nothing of the command ran, so stdout holds only what the hops printed:
+        docker exec prints the runtime's own errors (no docker CLI in a level, no shell in the
+        innermost container) there, not on stderr.
+        """
         started, stderr = _chain.split_started(stderr)
         if not started:
-            why = _chain.chain_failure(self._first_hop, self._chain, rc, to_text(stderr, errors="surrogate_or_replace"))
+            text = to_text(stderr + b"\n" + stdout, errors="surrogate_or_replace")
+            why = _chain.chain_failure(self._first_hop, self._chain, rc, text)
             raise AnsibleConnectionFailure(f"nested.hosts.nested: {why}")
         return stderr
 
@@ -424,7 +430,7 @@ class Connection(ConnectionBase):
             early_out, early_err = self._answer_become_prompt(proc)
         stdout, stderr = proc.communicate(in_data)
         stdout, stderr = early_out + stdout, early_err + stderr
-        stderr = self._check_started(proc.returncode, stderr)
+        stderr = self._check_started(proc.returncode, stderr, stdout)
         return proc.returncode, stdout, stderr
 
     def _answer_become_prompt(self, proc: t.Any) -> tuple[bytes, bytes]:
@@ -493,7 +499,7 @@ class Connection(ConnectionBase):
         with open(b_in, "rb") as source:
             proc = self._popen(argv, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             stdout, stderr = proc.communicate()
-        stderr = self._check_started(proc.returncode, stderr)
+        stderr = self._check_started(proc.returncode, stderr, stdout)
         if proc.returncode != 0:
             raise AnsibleError(
                 f"nested.hosts.nested: failed to write {out_path} in {self._where()} (rc {proc.returncode}): "
@@ -515,7 +521,11 @@ class Connection(ConnectionBase):
             with os.fdopen(fd, "wb") as target:
                 proc = self._popen(argv, stdin=subprocess.DEVNULL, stdout=target, stderr=subprocess.PIPE)
                 _stdout, stderr = proc.communicate()
-            stderr = self._check_started(proc.returncode, stderr)
+            if not _chain.split_started(stderr)[0]:
+                # What the hops printed on stdout went into the file: read it for the message.
+                with open(b_tmp, "rb") as partial:
+                    _stdout = partial.read(4096)
+            stderr = self._check_started(proc.returncode, stderr, _stdout or b"")
             if proc.returncode != 0:
                 raise AnsibleError(
                     f"nested.hosts.nested: failed to read {in_path} in {self._where()} (rc {proc.returncode}): "

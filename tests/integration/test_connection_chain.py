@@ -276,6 +276,8 @@ def test_removed_level_mid_run_is_unreachable_and_the_rest_goes_on(own_chain: li
         "stays": {"ansible_nested_chain": own_chain},
         "doomed": {"ansible_nested_chain": [L1, doomed]},
         "ghost": {"ansible_nested_chain": ["nhtest-conn-absent", L2]},
+        # l2 has a docker CLI but no daemon: the hop below it cannot be made.
+        "no_daemon": {"ansible_nested_chain": [L1, L2, "below-l2"]},
     }
     plays = [
         {
@@ -315,11 +317,15 @@ def test_removed_level_mid_run_is_unreachable_and_the_rest_goes_on(own_chain: li
     ghost = res[("ping after", "ghost")]
     assert ghost.get("unreachable") is True
     assert "container nhtest-conn-absent is gone or not running (looked up through local docker)" in ghost["msg"]
+    no_daemon = res[("ping after", "no_daemon")]
+    assert no_daemon.get("unreachable") is True
+    assert f"no Docker daemon answered on the way to local docker > {L1} > {L2} > below-l2" in no_daemon["msg"]
     assert res[("still going", "stays")].get("rc") == 0
     assert ("still going", "doomed") not in res, "an unreachable host leaves the play"
     stats = out["stats"]
     assert stats["stays"]["unreachable"] == 0 and stats["stays"]["failures"] == 0
     assert stats["doomed"]["unreachable"] == 1 and stats["ghost"]["unreachable"] == 1
+    assert stats["no_daemon"]["unreachable"] == 1
 
 
 # (host, variables, fragment of the one error)

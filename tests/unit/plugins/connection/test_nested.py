@@ -362,9 +362,23 @@ EXEC_CASES: list[tuple[str, tuple[int, bytes, bytes], tuple[int, bytes, bytes] |
         "no Docker daemon answered on the way to local docker > n1 > d1",
     ),
     (
-        "no-shell",
-        (126, b"", b'OCI runtime exec failed: exec: "/bin/sh": stat /bin/sh: no such file or directory\n'),
-        "did not start in the innermost container of local docker > n1 > d1 (rc 126",
+        "no-shell-message-on-stdout",
+        (
+            126,
+            b'OCI runtime exec failed: exec failed: exec: "/bin/sh": stat /bin/sh: no such file or directory: unknown\n',
+            b"",
+        ),
+        'did not start in the innermost container of local docker > n1 > d1 (rc 126: OCI runtime exec failed: exec failed: exec: "/bin/sh"',
+    ),
+    (
+        # Recorded from docker 20.10 here: docker exec prints the runtime's error on stdout.
+        "no-docker-cli-in-a-level",
+        (
+            126,
+            b'OCI runtime exec failed: exec failed: unable to start container process: exec: "docker": executable file not found in $PATH: unknown\n',
+            b"",
+        ),
+        "a level on the way to local docker > n1 > d1 has no docker CLI to run the next hop",
     ),
 ]
 
@@ -505,8 +519,13 @@ def test_fetch_file_streams_stdout_into_the_file(tmp_path: Path, recorder: Any) 
             "failed to read /etc/x in local docker > n1 > d1 (rc 1): cat: /etc/x",
         ),
         ((1, b"", b"Error: No such container: n1\n"), AnsibleConnectionFailure, "container n1 is gone"),
+        (
+            (126, b'OCI runtime exec failed: exec failed: exec: "docker": executable file not found in $PATH\n', b""),
+            AnsibleConnectionFailure,
+            "has no docker CLI to run the next hop",
+        ),
     ],
-    ids=["read-fails", "hop-gone"],
+    ids=["read-fails", "hop-gone", "hop-error-on-stdout-read-back-from-the-file"],
 )
 def test_fetch_file_failure_keeps_the_old_file(
     tmp_path: Path, recorder: Any, script: tuple, error: type, message: str
