@@ -220,6 +220,16 @@ def test_modules_files_and_become_through_the_chain(own_chain: list[str], tmp_pa
             "become nobody",
             **{"ansible.builtin.command": "id -un", "become": True, "become_user": "nobody", "changed_when": False},
         ),
+        _task(
+            "become with su from root",
+            **{
+                "ansible.builtin.command": "id -un",
+                "become": True,
+                "become_method": "ansible.builtin.su",
+                "become_user": SUDO_USER,
+                "changed_when": False,
+            },
+        ),
         _task("remove", **{"ansible.builtin.file": {"path": remote, "state": "absent"}}),
     ]
     password_tasks = [
@@ -264,6 +274,7 @@ def test_modules_files_and_become_through_the_chain(own_chain: list[str], tmp_pa
     assert (fetched / Path(remote).name).read_bytes() == payload.read_bytes()
     assert res[("failing command keeps its rc", "l2")]["rc"] == 3
     assert res[("become nobody", "l2")]["stdout"] == "nobody"
+    assert res[("become with su from root", "l2")]["stdout"] == SUDO_USER
     assert res[("stat owner", "l2pw")]["stat"]["pw_name"] == SUDO_USER
     assert res[("become with a sudo password", "l2pw")]["stdout"] == "root"
 
