@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Load an inventory source the way ansible-inventory does, answering docker from a recording.
 
-    python _inventory_run.py SOURCE RECORDING|-  [manager|direct] [--flush]
+    python _inventory_run.py SOURCE RECORDING|-  [manager|direct] [--flush] [--slow SECONDS]
 
 Run in its own process by test_nested.py: Ansible's collection loader and Display are process-wide,
 and installing them inside the pytest process would change the behaviour of tests collected after
@@ -11,13 +11,15 @@ this one. RECORDING ``-`` gives a runner that fails if discovery runs (the cache
 parse() so an AnsibleParserError is seen as such instead of as InventoryManager's warning.
 Prints one JSON document: hosts (name -> variables), groups (name -> host names), warnings,
 calls (the recorded commands discovery ran), threads (where they ran), error (type and message, or null).
-``--flush`` parses with cache=False, as ``ansible-inventory --flush-cache`` does.
+``--flush`` parses with cache=False, as ``ansible-inventory --flush-cache`` does; ``--slow`` delays every
+answer, and ``peak`` is the most commands that were in flight at once.
 """
 from __future__ import annotations
 
 import json
 import sys
 import threading
+import time
 import typing as t
 
 from ansible.plugins.loader import init_plugin_loader
@@ -33,16 +35,27 @@ from ansible_collections.nested.hosts.plugins.inventory import nested  # noqa: E
 from ansible_collections.nested.hosts.tests.unit.plugins.inventory._replay import Replay  # noqa: E402
 
 
-def main(source: str, recording: str, mode: str, flush: bool) -> dict[str, t.Any]:
-    out: dict[str, t.Any] = {"hosts": {}, "groups": {}, "warnings": [], "calls": [], "threads": [], "error": None}
+def main(source: str, recording: str, mode: str, flush: bool, slow: float) -> dict[str, t.Any]:
+    out: dict[str, t.Any] = {"hosts": {}, "groups": {}, "warnings": [], "calls": [], "threads": [], "error": None,
+                             "peak": 0}
     replay = Replay(recording) if recording != "-" else None
+    lock = threading.Lock()
+    in_flight = [0]
 
     def make_runner(plugin: t.Any, timeout: int) -> t.Any:
         def run(first_hop: t.Any, chain: t.Any, command: t.Any) -> t.Any:
             out["threads"].append(threading.current_thread().name)
             if replay is None:
                 raise AssertionError("discovery ran although the cache should have answered")
-            return replay(first_hop, chain, command)
+            with lock:
+                in_flight[0] += 1
+                out["peak"] = max(out["peak"], in_flight[0])
+            try:
+                time.sleep(slow)
+                return replay(first_hop, chain, command)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
         return run
 
     nested.InventoryModule.make_runner = make_runner
@@ -73,5 +86,10 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     flush = "--flush" in args
     args = [a for a in args if a != "--flush"]
-    result = main(args[0], args[1], args[2] if len(args) > 2 else "manager", flush)
+    slow = 0.0
+    if "--slow" in args:
+        at = args.index("--slow")
+        slow = float(args[at + 1])
+        del args[at:at + 2]
+    result = main(args[0], args[1], args[2] if len(args) > 2 else "manager", flush, slow)
     json.dump(result, sys.stdout, default=str)

@@ -35,6 +35,7 @@ class Loaded(t.NamedTuple):
     calls: list[list[t.Any]]
     threads: list[str]
     error: dict[str, str] | None
+    peak: int
 
 
 class Harness:
@@ -49,14 +50,15 @@ class Harness:
         return str(path)
 
     def load(self, options: dict[str, t.Any], recording: str | None = "fleet", mode: str = "manager",
-             flush: bool = False) -> Loaded:
-        argv = [sys.executable, str(RUNNER), self.source(options), recording or "-", mode] + (["--flush"] if flush else [])
+             flush: bool = False, slow: float = 0.0) -> Loaded:
+        argv = [sys.executable, str(RUNNER), self.source(options), recording or "-", mode]
+        argv += (["--flush"] if flush else []) + (["--slow", str(slow)] if slow else [])
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False,
                               env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
         assert proc.returncode == 0, f"{argv} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
         doc = json.loads(proc.stdout)
         return Loaded(doc["hosts"], doc.get("order", []), doc["groups"], doc["warnings"], doc["calls"],
-                      doc["threads"], doc["error"])
+                      doc["threads"], doc["error"], doc["peak"])
 
 
 @pytest.fixture
@@ -211,8 +213,11 @@ def test_warnings_name_the_chain(harness: Harness) -> None:
     assert "nhtest-inv-liar-1" in text
 
 
-def test_endpoints_are_discovered_concurrently(harness: Harness) -> None:
-    """With workers > 1 the docker commands run on pool threads; hosts keep the endpoints' order."""
+def test_levels_are_listed_concurrently(harness: Harness) -> None:
+    """With workers > 1 the docker commands run on pool threads, several at once even for the levels of one
+    endpoint (each recorded answer is delayed 50 ms); the result equals one listing after the other."""
+    alone = harness.load({"endpoints": FLEET_ENDPOINTS[:1], "workers": 8}, slow=0.05)
+    assert alone.peak > 1, "the levels of one endpoint were listed one after the other"
     loaded = harness.load({"endpoints": FLEET_ENDPOINTS, "workers": 3})
     assert loaded.threads and all(n.startswith("nested-hosts-inventory") for n in loaded.threads)
     assert {e for e, _chain, _cmd in loaded.calls} == {0, 1, 2}
@@ -288,3 +293,4 @@ def test_bad_options_reach_the_user_through_inventory_manager(harness: Harness) 
     loaded = harness.load({"endpoints": [{"docker_host": "http://h"}]})
     assert loaded.hosts == {}
     assert any("endpoints[0].docker_host='http://h' is not a Docker endpoint" in w for w in loaded.warnings)
+
