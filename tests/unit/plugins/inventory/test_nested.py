@@ -293,4 +293,3 @@ def test_bad_options_reach_the_user_through_inventory_manager(harness: Harness) 
     loaded = harness.load({"endpoints": [{"docker_host": "http://h"}]})
     assert loaded.hosts == {}
     assert any("endpoints[0].docker_host='http://h' is not a Docker endpoint" in w for w in loaded.warnings)
-
