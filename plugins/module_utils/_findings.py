@@ -151,18 +151,21 @@ def check_mtu(
 ) -> list[dict[str, str]]:
     """An uplink MTU below 1500 while a Docker daemon here would give its bridge the default 1500."""
     names, how = uplinks(route_text, mtus)
-    low = [(name, _int(mtus.get(name))) for name in names]
-    low = [(name, mtu) for name, mtu in low if mtu is not None and mtu < 1500]
+    low: list[tuple[str, int]] = []
+    for name in names:
+        value = _int(mtus.get(name))
+        if value is not None and value < 1500:
+            low.append((name, value))
     if not low:
         return []
     mtu = min(value for _name, value in low)
     configured: int | None = None
     if daemon_json:
         try:
-            value = json.loads(daemon_json).get("mtu")
+            setting = json.loads(daemon_json).get("mtu")
         except (ValueError, AttributeError):
-            value = None
-        configured = value if isinstance(value, int) else None
+            setting = None
+        configured = setting if isinstance(setting, int) else None
     if configured is not None and configured <= mtu:
         return []
     return [
@@ -345,7 +348,9 @@ def parse_docker_version(value: t.Any) -> dict[str, t.Any] | None:
     if isinstance(doc, dict):
         client = doc.get("Client") or {}
         server = doc.get("Server") or {}
-        engine = next((c for c in server.get("Components") or [] if c.get("Name") == "Engine"), {})
+        engine: dict[str, t.Any] = next(
+            (c for c in server.get("Components") or [] if c.get("Name") == "Engine"), {}
+        )
         details = engine.get("Details") or {}
         result.update(
             client_version=client.get("Version"),
@@ -413,7 +418,8 @@ def check_docker_api(docker: dict[str, t.Any] | None) -> list[dict[str, str]]:
         return []
     lowest = min_api(docker)
     client = docker.get("refused_client_api") or docker.get("client_api")
-    if lowest is None or client is None or _api(client) is None or _api(client) >= _api(lowest):
+    have, need = _api(client), _api(lowest)
+    if have is None or need is None or have >= need:
         return []
     server = f"Docker Engine {docker['server_version']}" if docker.get("server_version") else "The Docker daemon"
     return [
@@ -434,7 +440,8 @@ def check_docker_skew(outer: dict[str, t.Any] | None, inner: dict[str, t.Any] | 
         return []
     lowest = min_api(inner)
     client = outer.get("client_api")
-    if lowest is None or _api(client) is None or _api(lowest) is None or _api(client) >= _api(lowest):
+    have, need = _api(client), _api(lowest)
+    if have is None or need is None or have >= need:
         return []
     return [
         finding(

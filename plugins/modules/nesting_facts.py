@@ -299,9 +299,11 @@ def main() -> None:
     for error in option_errors(params):
         module.fail_json(msg=error)
     engine_caps, caps_error = normalize_capabilities(params["engine_capabilities"])
-    for error in (caps_error, docker_version_error(params["docker_version"])):
-        if error:
-            module.fail_json(msg=error)
+    if caps_error:
+        module.fail_json(msg=caps_error)
+    version_error = docker_version_error(params["docker_version"])
+    if version_error:
+        module.fail_json(msg=version_error)
     result, warnings = gather(
         params["proc_root"],
         params["sys_root"],
