@@ -50,7 +50,7 @@ def _molecule() -> str:
 def _run_scenario(scenario: str) -> str:
     """Run ``molecule test -s scenario``; fail with the log tail unless it exits 0; return the log."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    role, _, name = scenario.rpartition("/")
+    role, name = scenario.rsplit("/", 1) if "/" in scenario else ("", scenario)
     cwd = ROLES_DIR / role if role else REPO_ROOT
     log_path = LOG_DIR / f"{scenario.replace('/', '-')}.log"
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", PY_COLORS="0", ANSIBLE_NOCOLOR="1")
