@@ -157,13 +157,15 @@ def analyze(
     ns_link: str | None,
     v2_files: dict[str, str | None] | None,
     sys_version: str | None = None,
+    sys_v2_mountpoint: str | None = None,
 ) -> dict[str, t.Any]:
     """Compute the ``cgroup_info`` result from already-read texts.
 
     ``v2_files`` holds the texts of ``cgroup.controllers``, ``cgroup.subtree_control`` and
     ``cgroup.procs`` of the visible cgroup2 root (``None`` values when unreadable).
     ``sys_version`` is the version read from the layout of ``sys/fs/cgroup`` alone
-    (see ``version_from_sys``); it is used only when neither the cgroup file nor mountinfo is there.
+    (see ``version_from_sys``); it is used only when neither the cgroup file nor mountinfo is there, and then
+    ``sys_v2_mountpoint`` names where that layout puts cgroup2 (``v2_files`` read there).
     """
     lines = parse_proc_cgroup(cgroup_text) if cgroup_text is not None else []
     mounts = parse_mountinfo(mountinfo_text) if mountinfo_text is not None else []
@@ -174,6 +176,7 @@ def analyze(
     )
     v2_mounts = _cgroup2_mounts(mounts)
     v2_mount = v2_mounts[0] if v2_mounts else None
+    v2_mountpoint = v2_mount["mount_point"] if v2_mount is not None else (sys_v2_mountpoint if sys_version else None)
     v2_path = next((line.path for line in lines if line.hierarchy_id == 0), None)
 
     controllers: dict[str, dict[str, t.Any]] = {}
@@ -190,7 +193,7 @@ def analyze(
             }
 
     delegation: dict[str, t.Any] | None = None
-    if version in ("v2", "hybrid") and v2_mount is not None and v2_files is not None:
+    if version in ("v2", "hybrid") and v2_mountpoint is not None and v2_files is not None:
         available = _words(v2_files.get("cgroup.controllers"))
         enabled = _words(v2_files.get("cgroup.subtree_control"))
         procs = _words(v2_files.get("cgroup.procs"))
@@ -201,11 +204,11 @@ def analyze(
                     "version": "v2",
                     "hierarchy_id": 0,
                     "path": v2_path,
-                    "mountpoint": v2_mount["mount_point"],
+                    "mountpoint": v2_mountpoint,
                 },
             )
         delegation = {
-            "mountpoint": v2_mount["mount_point"],
+            "mountpoint": v2_mountpoint,
             "available": available,
             "subtree_control": enabled,
             "root_has_processes": None if procs is None else bool(procs),
@@ -364,13 +367,22 @@ def gather(
                 if item.warning:
                     warnings.append(item.warning)
     sys_version: str | None = None
+    sys_v2_mountpoint: str | None = None
     if cgroup.text is None and mountinfo.text is None:
         sys_version, sys_evidence = version_from_sys(sys_root)
         if sys_version is not None:
             warnings.append(
                 f"cgroup_version {sys_version!r} is read from the layout of /sys/fs/cgroup alone: {sys_evidence}"
             )
-    result = analyze(cgroup.text, mountinfo.text, ns_link.text, v2_files, sys_version)
+        if sys_version in ("v2", "hybrid"):
+            sys_v2_mountpoint = "/sys/fs/cgroup" if sys_version == "v2" else "/sys/fs/cgroup/unified"
+            base = sys_path_for(sys_v2_mountpoint, sys_root) or sys_root
+            # Only files that exist: which of them the capture lacks is not worth a warning each.
+            v2_files = {
+                name: read_text(base, name).text
+                for name in ("cgroup.controllers", "cgroup.subtree_control", "cgroup.procs")
+            }
+    result = analyze(cgroup.text, mountinfo.text, ns_link.text, v2_files, sys_version, sys_v2_mountpoint)
     if ns_link.text is None and result["cgroupns"] == "unknown":
         warnings.append(
             ns_link.warning

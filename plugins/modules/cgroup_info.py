@@ -82,7 +82,9 @@ cgroupns_evidence:
   returned: always
   type: str
 v2_delegation:
-  description: On v2/hybrid with a cgroup2 mount, the state of its visible root; null on v1.
+  description:
+    - On v2/hybrid with a cgroup2 mount, the state of its visible root; null on v1.
+    - With neither the cgroup file nor mountinfo, read where the layout of C(sys/fs/cgroup) puts cgroup2.
   returned: always
   type: dict
   contains:

@@ -298,3 +298,20 @@ def test_mounts_file_stands_in_for_mountinfo(tmp_path: Path) -> None:
     assert result["controllers"]["memory"]["mountpoint"] == "/sys/fs/cgroup/memory"
     assert result["writable"] is False
     assert any("read from" in w and "mounts" in w for w in warnings)
+
+
+def test_v2_delegation_from_sys_alone(tmp_path: Path) -> None:
+    base = tmp_path / "sys" / "fs" / "cgroup"
+    base.mkdir(parents=True)
+    (base / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (base / "cgroup.subtree_control").write_text("")
+    result, _warnings = _cgroup.gather(str(tmp_path / "proc"), str(tmp_path / "sys"), "self")
+    assert result["cgroup_version"] == "v2"
+    assert result["v2_delegation"] == {
+        "mountpoint": "/sys/fs/cgroup",
+        "available": ["cpuset", "cpu", "io", "memory", "pids"],
+        "subtree_control": [],
+        "root_has_processes": None,
+    }
+    assert result["controllers"]["memory"] == {"version": "v2", "hierarchy_id": 0, "path": None,
+                                               "mountpoint": "/sys/fs/cgroup"}
