@@ -32,7 +32,7 @@ ANSIBLE_COLLECTIONS_PATH=$TMP/collections antsibull-docs collection --use-curren
 
 if [ "$mode" = write ]; then
   mkdir -p "$OUT"
-  rsync -a --checksum --delete --itemize-changes "$TMP/render"/ "$OUT"/ | sed 's/^/  /'
+  rsync -r --checksum --delete --out-format="  wrote %n" "$TMP/render"/ "$OUT"/
   echo "scripts/docs.sh: $(find "$OUT" -type f | wc -l) pages in $OUT"
   exit 0
 fi
