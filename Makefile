@@ -54,7 +54,7 @@ docs:
 # Render again into a temp dir and diff (exit 1 naming stale pages); lint the DOCUMENTATION strings.
 docs-check:
 	bash scripts/docs.sh --check
-	antsibull-docs lint-collection-docs --plugin-docs .
+	antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs dependent .
 
 # CHANGELOG.rst from changelogs/ with antsibull-changelog (scripts/changelog.sh; docs/dev/DESIGN.md).
 changelog:
