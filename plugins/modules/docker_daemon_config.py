@@ -223,7 +223,7 @@ def read_current(module: AnsibleModule, path: str) -> tuple[str, bool]:
     raise AssertionError("unreachable")
 
 
-def result_of(result: Plan, path: str, existed: bool) -> dict:
+def result_of(result: Plan, path: str, existed: bool) -> dict[str, object]:
     return {
         "changed": result.changed,
         "path": path,
