@@ -143,7 +143,7 @@ def chain_only(runs: int) -> dict[int, list[float]]:
         conn.exec_command("true")
         conns[depth] = conn
     out: dict[int, list[float]] = {d: [] for d in DEPTHS}
-    for _ in range(runs):
+    for _round in range(runs):
         for depth, conn in conns.items():
             start = time.monotonic()
             rc, _stdout, stderr = conn.exec_command("true")
@@ -154,7 +154,7 @@ def chain_only(runs: int) -> dict[int, list[float]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--rounds", type=int, default=4, help="measured rounds of the module run (plus one warm-up)")
     parser.add_argument("--tasks", type=int, default=5, help="ping tasks per depth and round")
     parser.add_argument("--runs", type=int, default=30, help="exec_command runs per depth")

@@ -580,11 +580,11 @@ def choose_accel(requested: str, qemu: str, kernel: Path, work: Path, timeout: f
         probe_argv(qemu, str(kernel), str(console)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        _, err = proc.communicate(timeout=timeout)
+        _out, err = proc.communicate(timeout=timeout)
         code: int | None = proc.returncode
     except subprocess.TimeoutExpired:
         proc.kill()
-        _, err = proc.communicate()
+        _out, err = proc.communicate()
         code = None
     text = (console.read_text(errors="replace") if console.exists() else "") + (err or b"").decode(errors="replace")
     console.unlink(missing_ok=True)
@@ -880,7 +880,7 @@ def qemu_check(qemu: str, seconds: float = 3.0) -> tuple[bool, str]:
     argv = [qemu, "-accel", "tcg", "-machine", "pc", "-nodefaults", "-no-user-config", "-display", "none", "-S"]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _, err = proc.communicate(timeout=seconds)
+        _out, err = proc.communicate(timeout=seconds)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
@@ -904,7 +904,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
-    top = argparse.ArgumentParser(prog="hostlab.py", description=__doc__.split("\n\n")[0])
+    top = argparse.ArgumentParser(prog="hostlab.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = top.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="build (or reuse) a guest image")
     build.add_argument("--suite", default="trixie", help=f"Debian suite: {', '.join(SUITES)} (default trixie)")

@@ -102,7 +102,7 @@ def own_chain(tmp_path_factory: pytest.TempPathFactory) -> Any:
         for name in ("ca.pem", "server-cert.pem", "server-key.pem", "id_ed25519.pub"):
             snapshot.docker("cp", str(certs / name), f"{L1}:/nh/{name}")
         snapshot.docker("exec", "-d", L1, "sh", "-c", START_L1)
-        for _ in range(60):
+        for _attempt in range(60):
             if _in_l1("info", "--format", "{{.Driver}}", check=False).returncode == 0:
                 break
             time.sleep(1)

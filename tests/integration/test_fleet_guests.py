@@ -83,7 +83,7 @@ def _seed(state: dict[str, Any]) -> None:
         save.stdout.close()
         procs.append((guest["name"], save, load))
     for name, save, load in procs:
-        out, _ = load.communicate(timeout=1800)
+        out, _err = load.communicate(timeout=1800)
         assert save.wait(timeout=60) == 0 and load.returncode == 0, f"seeding {name} failed: {out}"
     print(f"base image seeded into {len(procs)} guests in parallel in {time.monotonic() - started:.0f} s")
 

@@ -636,7 +636,7 @@ def test_fake_chain_put_and_fetch_stream_a_large_file(fake_docker: Path) -> None
     source = fake_docker / "big.bin"
     block = hashlib.sha256(b"seed").digest() * 4096  # 128 KiB
     with source.open("wb") as handle:
-        for _ in range(64):  # 8 MiB
+        for _block in range(64):  # 8 MiB
             handle.write(block)
     remote = fake_docker / "remote dir" / "big.bin"
     remote.parent.mkdir()
