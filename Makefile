@@ -9,7 +9,7 @@ export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: setup demo demo-clean test lint sanity unit unit-py39 integration docs docs-check changelog changelog-check bench soak clean
+.PHONY: setup demo demo-clean test lint sanity unit unit-py39 integration fleet docs docs-check changelog changelog-check bench soak clean
 
 setup:
 	bash scripts/setup.sh
@@ -46,6 +46,10 @@ unit-py39: setup
 
 integration: setup
 	pytest -rs -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+# site.yml on two modern QEMU guests at once over SSH (dind and node methods), one report for both.
+fleet: setup
+	NH_FLEET_GUESTS=1 pytest -rs -s -p no:cacheprovider tests/integration/test_fleet_guests.py $(PYTEST_ARGS)
 
 # Module, plugin and role pages in docs/reference/, rendered by antsibull-docs (scripts/docs.sh).
 docs:

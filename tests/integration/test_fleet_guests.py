@@ -11,7 +11,12 @@ writes one report covering both guests and every level below them.
 The guests reach no image registry: the base image is built here from Debian packages (the
 base_image role's debootstrap source, as a user without a registry does) and copied into
 each guest with ``docker save | ssh docker load``; the base_image role in the guest then
-finds the same recipe hash and builds nothing. Skipped only where QEMU cannot boot a guest.
+finds the same recipe hash and builds nothing.
+
+Two emulated guests take 15-25 minutes on a 2-core machine without KVM, which the CI budget
+(with the modern_host scenario already booting a guest) cannot hold, so the test runs when
+``NH_FLEET_GUESTS=1`` is set (``make fleet``) and otherwise skips, saying so; where it runs it
+skips only when QEMU cannot boot a guest.
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ def _lab(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def lab() -> Any:
+    if os.environ.get("NH_FLEET_GUESTS") != "1":
+        pytest.skip("the two-guest fleet test is opt-in (NH_FLEET_GUESTS=1, or make fleet): two emulated guests "
+                    "take 15-25 min here, more than the CI budget leaves; not counted as a pass")
     check = _lab("check", timeout=600)
     if check.returncode == 3:
         pytest.skip(f"no QEMU guest can boot here: {check.stdout.strip() or check.stderr.strip()}")
