@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import snapshot
-import yaml
 
 
 @pytest.fixture(scope="session")
@@ -21,11 +20,8 @@ def converged_images() -> Any:
     work = Path(tempfile.mkdtemp(prefix="nhtest-images-"))
     try:
         for role, variables in (("base_image", {"base_image_source": "debootstrap"}), ("node_image", {})):
-            play = work / f"converge-{role}.yml"
-            task = {"name": f"Converge {role}", "ansible.builtin.include_role": {"name": f"nested.hosts.{role}"},
-                    "vars": variables}
-            play.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [task]}], sort_keys=False))
-            rc, _out, err = snapshot.run_playbook(str(play), timeout=1200)
+            play = snapshot.write_play(work / f"converge-{role}.yml", [snapshot.include_role(role, variables)])
+            rc, _out, err = snapshot.run_playbook(play, timeout=1200)
             assert rc == 0, f"converging {role} for the integration tests failed: {err[-2000:]}"
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -184,6 +184,21 @@ def docker(*args: str, check: bool = True, timeout: int = 300) -> subprocess.Com
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
 
 
+def include_role(role: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A task that includes ``nested.hosts.<role>`` with ``variables``."""
+    return {"name": f"apply {role}", "ansible.builtin.include_role": {"name": f"nested.hosts.{role}"},
+            "vars": variables or {}}
+
+
+def write_play(path: Any, tasks: list[dict[str, Any]]) -> str:
+    """Write a one-play playbook running ``tasks`` on every host (no fact gathering); return its path."""
+    import yaml  # the snapshot CLI (main) works without PyYAML
+
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": tasks}], sort_keys=False))
+    return str(path)
+
+
 def run_playbook(
     playbook: str,
     extra_vars: dict[str, Any] | None = None,

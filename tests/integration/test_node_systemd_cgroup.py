@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 import snapshot
-import yaml
 
 NODE_IMAGE = "nested-hosts/node:bookworm"
 STANDIN_IMAGE = "nhtest-standin/node-systemd258:standin"
@@ -44,16 +43,6 @@ def work() -> Any:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _role_play(work: Path, name: str, tasks: list[dict[str, Any]]) -> str:
-    path = work / f"{name}.yml"
-    path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": tasks}], sort_keys=False))
-    return str(path)
-
-
-def _include(role: str, variables: dict[str, Any]) -> dict[str, Any]:
-    return {"name": f"apply {role}", "ansible.builtin.include_role": {"name": f"nested.hosts.{role}"}, "vars": variables}
-
-
 def test_systemd_258_refused_on_cgroup_v1_before_anything_starts(work: Path) -> None:
     (work / "Dockerfile").write_text(
         f"FROM {NODE_IMAGE}\n"
@@ -63,7 +52,7 @@ def test_systemd_258_refused_on_cgroup_v1_before_anything_starts(work: Path) -> 
     )
     snapshot.docker("build", "-q", "-t", STANDIN_IMAGE, str(work))
     try:
-        play = _role_play(work, "sd258", [_include("node", {"node_names": ["nhtest-sdv1-258"],
+        play = snapshot.write_play(work / "sd258.yml", [snapshot.include_role("node", {"node_names": ["nhtest-sdv1-258"],
                                                             "node_image": STANDIN_IMAGE})])
         before = snapshot.take()
         rc, out, err = snapshot.run_playbook(play)
@@ -78,15 +67,16 @@ def test_systemd_258_refused_on_cgroup_v1_before_anything_starts(work: Path) -> 
 
 
 def test_systemd_257_node_boots_tainted_with_a_warning(work: Path) -> None:
-    build = _role_play(work, "trixie-images", [
-        _include("base_image", {"base_image_source": "debootstrap", "base_image_suite": "trixie",
+    build = snapshot.write_play(work / "trixie-images.yml", [
+        snapshot.include_role("base_image", {"base_image_source": "debootstrap", "base_image_suite": "trixie",
                                 "base_image_tag": "trixie"}),
-        _include("node_image", {"node_image_base": TRIXIE_BASE, "node_image_tag": "trixie"}),
+        snapshot.include_role("node_image", {"node_image_base": TRIXIE_BASE, "node_image_tag": "trixie"}),
     ])
     rc, out, err = snapshot.run_playbook(build, timeout=1500)
     assert rc == 0, f"building the trixie images failed: {snapshot.failures(out) or err[-2000:]}"
-    up = _role_play(work, "trixie-node", [_include("node", {"node_names": ["nhtest-sdv1-257"], "node_image": TRIXIE_NODE})])
-    down = _role_play(work, "trixie-down", [_include("node", {"node_names": ["nhtest-sdv1-257"], "node_state": "absent"})])
+    node = {"node_names": ["nhtest-sdv1-257"]}
+    up = snapshot.write_play(work / "trixie-node.yml", [snapshot.include_role("node", {**node, "node_image": TRIXIE_NODE})])
+    down = snapshot.write_play(work / "trixie-down.yml", [snapshot.include_role("node", {**node, "node_state": "absent"})])
     try:
         rc, out, err = snapshot.run_playbook(up)
         assert rc == 0, f"the trixie node did not start: {snapshot.failures(out) or err[-2000:]}"
