@@ -33,6 +33,8 @@ import subprocess
 import sys
 from typing import Any
 
+import yaml
+
 DAEMON_JSON = "/etc/docker/daemon.json"
 # Other areas' objects (nhtest-*, nhlead-*, ..., unnamed containers such as zealous_brown), images rebuilt by the roles, dangling images and anonymous volumes.
 DEFAULT_FOREIGN = r"^(?!nhtest-rel-|nhsoak-)(nh|nested-hosts/|molecule|<none>|[0-9a-f]{64}$|[a-z]+_[a-z]+$)"
@@ -192,8 +194,6 @@ def include_role(role: str, variables: dict[str, Any] | None = None) -> dict[str
 
 def write_play(path: Any, tasks: list[dict[str, Any]]) -> str:
     """Write a one-play playbook running ``tasks`` on every host (no fact gathering); return its path."""
-    import yaml  # the snapshot CLI (main) works without PyYAML
-
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": tasks}], sort_keys=False))
     return str(path)

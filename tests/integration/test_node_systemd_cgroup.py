@@ -52,8 +52,8 @@ def test_systemd_258_refused_on_cgroup_v1_before_anything_starts(work: Path) -> 
     )
     snapshot.docker("build", "-q", "-t", STANDIN_IMAGE, str(work))
     try:
-        play = snapshot.write_play(work / "sd258.yml", [snapshot.include_role("node", {"node_names": ["nhtest-sdv1-258"],
-                                                            "node_image": STANDIN_IMAGE})])
+        variables = {"node_names": ["nhtest-sdv1-258"], "node_image": STANDIN_IMAGE}
+        play = snapshot.write_play(work / "sd258.yml", [snapshot.include_role("node", variables)])
         before = snapshot.take()
         rc, out, err = snapshot.run_playbook(play)
         after = snapshot.take()
