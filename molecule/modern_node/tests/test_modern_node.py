@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""testinfra checks of the "modern_node" scenario: a trixie guest (systemd 257 as PID 1, cgroup v2,
+AppArmor) and the levels below it, each reached the way a user's playbook reaches it.
+
+The guest is reached over SSH from Molecule's inventory. The node (depth 1) and the dind level in
+it (depth 2) are reached through the collection's chained connection (``nested.hosts.nested``:
+ssh guest > docker exec ...) with the variables the roles set, which converge wrote to
+``levels.yml``; testinfra runs them through Ansible (``force_ansible``) since it has no backend of
+its own for that connection. The depth-3 container holds no Python and is checked from depth 2.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+import testinfra
+
+EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+GUEST = "nhtest-lab-nodes-1"
+NODE = "nhtest-lab-node-1"
+DIND = "nhtest-lab-node-dind"
+D3 = "nhtest-lab-node-d3"
+LEVELS = os.path.join(EPHEMERAL, "levels.yml")
+testinfra_hosts = [f"ansible://{GUEST}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}"]
+
+
+def _level(name: str) -> Any:
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={LEVELS}&force_ansible=True")
+
+
+@pytest.fixture(scope="module")
+def node() -> Any:
+    return _level(NODE)
+
+
+@pytest.fixture(scope="module")
+def dind() -> Any:
+    return _level(DIND)
+
+
+def _systemd_version(h: Any) -> int:
+    return int(h.check_output("systemctl --version").split()[1])
+
+
+# ------------------------------------------------------------------------------------ the guest
+def test_guest_is_a_modern_host(host: Any) -> None:
+    assert host.file("/proc/1/comm").content_string.strip() == "systemd"
+    assert _systemd_version(host) >= 257
+    assert host.check_output("stat -f -c %T /sys/fs/cgroup") == "cgroup2fs"
+    assert host.file("/sys/module/apparmor/parameters/enabled").content_string.strip() == "Y"
+
+
+def test_sysbox_stand_in_runs_under_the_guest_systemd(host: Any) -> None:
+    # The TEST STAND-IN (sysbox-runc execs runc): it proves the role's install and unit handling
+    # under a real systemd, not Sysbox itself.
+    version = host.check_output("dpkg-query --show --showformat='${Version}' sysbox-ce")
+    assert version.endswith("~standin"), version
+    for unit in ("sysbox", "sysbox-mgr", "sysbox-fs"):
+        assert host.service(unit).is_running, unit
+        assert host.service(unit).is_enabled, unit
+    assert "sysbox-runc" in host.check_output("docker info --format '{{json .Runtimes}}'")
+    out = host.check_output("docker run --rm --runtime sysbox-runc nhtest-lab/tiny:1 /usr/bin/true && echo ran")
+    assert out == "ran"
+
+
+# ------------------------------------------------------------------------------ depth 1: the node
+def test_node_runs_systemd_257_on_cgroup_v2(node: Any, host: Any) -> None:
+    assert node.file("/proc/1/comm").content_string.strip() == "systemd"
+    assert _systemd_version(node) >= 257
+    assert node.check_output("stat -f -c %T /sys/fs/cgroup") == "cgroup2fs"
+    # A private cgroup namespace: the node sees its own cgroup as the root.
+    assert node.check_output("readlink /proc/self/ns/cgroup") != host.check_output("readlink /proc/self/ns/cgroup")
+    # On cgroup v2 systemd is not tainted by the legacy hierarchy (it is on a cgroup v1 host).
+    assert "cgroupsv1" not in node.check_output("systemctl show --property=Tainted --value")
+
+
+def test_node_system_running_without_failed_units(node: Any) -> None:
+    state = node.run("systemctl is-system-running")
+    assert state.stdout.strip() == "running", node.run("systemctl --failed --no-pager").stdout
+    assert node.check_output("systemctl list-units --failed --plain --no-legend --no-pager") == ""
+
+
+@pytest.mark.parametrize("unit", ["docker", "containerd", "ssh", "dbus"])
+def test_node_units_active(node: Any, unit: str) -> None:
+    assert node.service(unit).is_running
+
+
+def test_node_docker_on_overlay2_and_cgroup_v2(node: Any) -> None:
+    assert node.check_output("docker info --format '{{.Driver}} {{.CgroupVersion}}'") == "overlay2 2"
+
+
+# ------------------------------------------------------------------------- depth 2: dind in the node
+def test_dind_level_evacuated_its_root_cgroup(dind: Any, node: Any) -> None:
+    assert dind.check_output("readlink /proc/self/ns/cgroup") != node.check_output("readlink /proc/self/ns/cgroup")
+    assert dind.file("/proc/1/cgroup").content_string.strip() == "0::/init"
+    assert dind.file("/sys/fs/cgroup/cgroup.procs").content_string.strip() == ""
+    assert "memory" in dind.file("/sys/fs/cgroup/cgroup.subtree_control").content_string.split()
+    logs = node.run(f"docker logs {DIND} 2>&1").stdout
+    assert "cgroup v2: moved" in logs, logs[-2000:]
+
+
+def test_dind_docker_on_overlay2_and_cgroup_v2(dind: Any) -> None:
+    assert dind.check_output("docker info --format '{{.Driver}} {{.CgroupVersion}}'") == "overlay2 2"
+
+
+# ------------------------------------------------------------------- depth 3: container in dind
+def test_depth3_container_runs_in_its_own_cgroupns(dind: Any) -> None:
+    assert dind.check_output(f"docker inspect --format '{{{{.State.Running}}}}' {D3}") == "true"
+    own = dind.check_output(f"docker exec {D3} /usr/bin/readlink /proc/self/ns/cgroup")
+    assert own != dind.check_output("readlink /proc/self/ns/cgroup")
+    assert dind.check_output(f"docker exec {D3} /bin/sh -c 'cat /proc/self/cgroup'") == "0::/"
