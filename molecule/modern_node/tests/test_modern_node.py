@@ -11,6 +11,7 @@ its own for that connection. The depth-3 container holds no Python and is checke
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -40,6 +41,11 @@ def dind() -> Any:
     return _level(DIND)
 
 
+def _docker_info(h: Any) -> dict[str, Any]:
+    # JSON rather than --format '{{.Driver}}': the ansible backend would template the braces.
+    return json.loads(h.check_output("docker info --format json"))
+
+
 def _systemd_version(h: Any) -> int:
     return int(h.check_output("systemctl --version").split()[1])
 
@@ -60,7 +66,7 @@ def test_sysbox_stand_in_runs_under_the_guest_systemd(host: Any) -> None:
     for unit in ("sysbox", "sysbox-mgr", "sysbox-fs"):
         assert host.service(unit).is_running, unit
         assert host.service(unit).is_enabled, unit
-    assert "sysbox-runc" in host.check_output("docker info --format '{{json .Runtimes}}'")
+    assert "sysbox-runc" in _docker_info(host)["Runtimes"]
     out = host.check_output("docker run --rm --runtime sysbox-runc nhtest-lab/tiny:1 /usr/bin/true && echo ran")
     assert out == "ran"
 
@@ -88,7 +94,8 @@ def test_node_units_active(node: Any, unit: str) -> None:
 
 
 def test_node_docker_on_overlay2_and_cgroup_v2(node: Any) -> None:
-    assert node.check_output("docker info --format '{{.Driver}} {{.CgroupVersion}}'") == "overlay2 2"
+    info = _docker_info(node)
+    assert (info["Driver"], info["CgroupVersion"]) == ("overlay2", "2")
 
 
 # ------------------------------------------------------------------------- depth 2: dind in the node
@@ -102,12 +109,13 @@ def test_dind_level_evacuated_its_root_cgroup(dind: Any, node: Any) -> None:
 
 
 def test_dind_docker_on_overlay2_and_cgroup_v2(dind: Any) -> None:
-    assert dind.check_output("docker info --format '{{.Driver}} {{.CgroupVersion}}'") == "overlay2 2"
+    info = _docker_info(dind)
+    assert (info["Driver"], info["CgroupVersion"]) == ("overlay2", "2")
 
 
 # ------------------------------------------------------------------- depth 3: container in dind
 def test_depth3_container_runs_in_its_own_cgroupns(dind: Any) -> None:
-    assert dind.check_output(f"docker inspect --format '{{{{.State.Running}}}}' {D3}") == "true"
+    assert json.loads(dind.check_output(f"docker inspect {D3}"))[0]["State"]["Running"] is True
     own = dind.check_output(f"docker exec {D3} /usr/bin/readlink /proc/self/ns/cgroup")
     assert own != dind.check_output("readlink /proc/self/ns/cgroup")
     assert dind.check_output(f"docker exec {D3} /bin/sh -c 'cat /proc/self/cgroup'") == "0::/"
