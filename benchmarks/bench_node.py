@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -205,6 +206,21 @@ def cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
+def machine_busy_seconds(proc_root: str) -> float:
+    """CPU-seconds all cores spent busy since boot (/proc/stat, everything but idle and iowait)."""
+    for line in (Path(proc_root) / "stat").read_text().splitlines():
+        if line.startswith("cpu "):
+            ticks = [int(x) for x in line.split()[1:]]
+            return (sum(ticks[:8]) - ticks[3] - ticks[4]) / CLK_TCK
+    return 0.0
+
+
+def children_seconds() -> float:
+    """CPU-seconds of this process's reaped children: the docker CLI processes of the harness."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 # --- Nodes ------------------------------------------------------------------------------------
 
 
@@ -297,10 +313,12 @@ class Bench:
         names = [f"{PREFIX}{fig.tag}-fleet-{i}" for i in range(1, n + 1)]
         load = load_average()
         before = host_daemons_seconds(self.daemons, self.args.proc_root)
+        busy0, cli0 = machine_busy_seconds(self.args.proc_root), children_seconds()
         t0 = time.monotonic()
         with ThreadPoolExecutor(max_workers=n) as pool:
             boots = list(pool.map(lambda name: self.boot(name, fig.image), names))
         fig.fleet_wall = time.monotonic() - t0
+        busy, cli = machine_busy_seconds(self.args.proc_root) - busy0, children_seconds() - cli0
         host = host_daemons_seconds(self.daemons, self.args.proc_root) - before + sum(b.shim_cpu_s for b in boots)
         fleet_cpu = sum(b.node_cpu_s for b in boots) + host
         fig.fleet_cpu_per_node = fleet_cpu / n
@@ -313,6 +331,12 @@ class Bench:
         print(
             f"  CPU-s per node in the fleet: {fig.fleet_cpu_per_node:.3f} (node {sum(b.node_cpu_s for b in boots) / n:.3f}"
             f" + host daemons {host / n:.3f}); against one node alone: {fig.fleet_cpu_per_node / fig.cpu():.2f}"
+        )
+        others = busy - fleet_cpu - cli
+        print(
+            f"  while the fleet started the cores were busy {busy:.2f} CPU-s of {fig.fleet_wall * cores():.2f}:"
+            f" the nodes and host daemons {fleet_cpu:.2f}, the harness's docker CLI processes {cli:.2f},"
+            f" everything else on the machine {others:.2f}"
         )
         self.discard(names)
 
