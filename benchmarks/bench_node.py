@@ -338,6 +338,12 @@ class Bench:
             f" the nodes and host daemons {fleet_cpu:.2f}, the harness's docker CLI processes {cli:.2f},"
             f" everything else on the machine {others:.2f}"
         )
+        if others > 0:
+            own = fig.fleet_wall * (1 - others / (fig.fleet_wall * cores()))
+            print(
+                f"  the same without the rest of the machine's work (wall time less its share of the cores,"
+                f" an estimate): {own:.2f} s, ratio to the CPU floor {own / floor:.2f}"
+            )
         self.discard(names)
 
     def memory(self, fig: ImageFigures) -> None:
