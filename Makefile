@@ -69,8 +69,12 @@ changelog:
 changelog-check:
 	bash scripts/changelog.sh --check
 
+# BENCH_NODE_IMAGES="IMG_BEFORE IMG_AFTER" makes bench_node.py measure both node images in one run
+# and print the after/before ratios (default: the node image the demo and tests build, alone).
+BENCH_NODE_IMAGES ?= nested-hosts/node:bookworm
 bench: setup
-	for b in benchmarks/bench_*.py; do python "$$b"; done
+	for b in benchmarks/bench_*.py; do [ "$$b" = benchmarks/bench_node.py ] || python "$$b"; done
+	python benchmarks/bench_node.py $(foreach i,$(BENCH_NODE_IMAGES),--image $(i)) $(BENCH_NODE_ARGS)
 
 # Start and remove SOAK_ARGS nodes repeatedly and check nothing leaks (default 20 nodes x 5 rounds).
 soak: setup
