@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""nested.hosts.registry end to end: the registry on this host, a dind level and a dind inside
+it using it as their registry mirror; the base image pulled at depth 2 through the mirror (one
+hop), TLS with the collection's CA required, idempotence, check mode, and registry_state=absent
+leaving nothing behind. Objects are named nhreg-*."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FILES = Path(__file__).parent / "files"
+IMAGE = "nested-hosts/base:bookworm"
+L1, L2 = "nhreg-l1", "nhreg-l2"
+LEFTOVERS = ["/var/lib/nested-hosts-registry", "/etc/docker/registry/nested-hosts", "/run/nested-hosts-registry.pid",
+             "/var/log/nested-hosts-registry.log", "/etc/docker/registry/config.yml"]
+
+
+def _play(name: str, check: bool = False) -> tuple[int, dict[str, Any], str]:
+    bindir = os.path.dirname(sys.executable)
+    argv = [os.path.join(bindir, "ansible-playbook"), "-i", str(FILES / "registry_inventory.yml"),
+            "-e", f"nhreg_image={IMAGE}", str(FILES / name)] + (["--check"] if check else [])
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_RETRY_FILES_ENABLED="0", LANG="C.UTF-8", PATH=bindir + os.pathsep + os.environ["PATH"])
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1200, check=False)
+    try:
+        out = json.loads(proc.stdout[proc.stdout.index("{"):])
+    except ValueError:
+        out = {"stats": {}, "unparsed": proc.stdout[-3000:]}
+    return proc.returncode, out, proc.stderr[-3000:]
+
+
+def _changed(out: dict[str, Any]) -> int:
+    return sum(stats.get("changed", 0) for stats in out.get("stats", {}).values())
+
+
+def _at_depth2(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", "exec", L1, "docker", "exec", L2, *argv], capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+def _endpoint() -> str:
+    config = Path("/etc/docker/registry/config.yml").read_text(encoding="utf-8")
+    return next(line.split("addr:", 1)[1].strip() for line in config.splitlines() if "addr:" in line)
+
+
+@pytest.fixture(scope="module")
+def chain() -> Any:
+    if shutil.which("docker") is None or subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True,
+                                                        check=False).returncode != 0:
+        pytest.skip(f"needs dockerd and {IMAGE} (molecule/shared/ensure_base_image.yml)")
+    rc, out, err = _play("registry_chain.yml")
+    try:
+        assert rc == 0, f"{out.get('unparsed', '')}{err}"
+        yield out
+    finally:
+        rc, out, err = _play("registry_chain_absent.yml")
+        assert rc == 0, f"registry_state=absent failed: {out.get('unparsed', '')}{err}"
+        assert [p for p in LEFTOVERS if os.path.exists(p)] == []
+        names = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
+                               check=True).stdout.split()
+        assert [n for n in names if n.startswith("nhreg-")] == []
+        assert subprocess.run(["dpkg", "-s", "docker-registry"], capture_output=True, check=False).returncode != 0
+        assert subprocess.run(["pgrep", "-x", "docker-registry"], capture_output=True, check=False).returncode != 0
+
+
+def test_depth2_has_the_image_pulled_through_the_mirror(chain: Any) -> None:
+    assert _at_depth2("docker", "image", "inspect", IMAGE).returncode == 0
+    info = _at_depth2("docker", "info", "--format", "{{json .RegistryConfig.Mirrors}}")
+    assert _endpoint() in info.stdout
+
+
+def test_second_run_changes_nothing(chain: Any) -> None:
+    rc, out, err = _play("registry_chain.yml")
+    assert rc == 0, err
+    assert _changed(out) == 0
+
+
+def test_check_mode_changes_nothing(chain: Any) -> None:
+    rc, out, err = _play("registry_chain.yml", check=True)
+    assert rc == 0, err
+    assert _changed(out) == 0
+
+
+def test_tls_needs_the_ca(chain: Any) -> None:
+    endpoint = _endpoint()
+    ca = f"/etc/docker/certs.d/{endpoint}/ca.crt"
+    assert _at_depth2("mv", ca, ca + ".off").returncode == 0
+    try:
+        refused = _at_depth2("docker", "pull", f"{endpoint}/{IMAGE}")
+        assert refused.returncode != 0
+        assert "certificate" in refused.stderr
+    finally:
+        _at_depth2("mv", ca + ".off", ca)
+    assert _at_depth2("docker", "pull", f"{endpoint}/{IMAGE}").returncode == 0
+    _at_depth2("docker", "image", "rm", f"{endpoint}/{IMAGE}")
