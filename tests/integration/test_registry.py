@@ -55,6 +55,7 @@ def chain() -> Any:
     if shutil.which("docker") is None or subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True,
                                                         check=False).returncode != 0:
         pytest.skip(f"needs dockerd and {IMAGE} (molecule/shared/ensure_base_image.yml)")
+    certs_d_before = os.path.exists("/etc/docker/certs.d")
     rc, out, err = _play("registry_chain.yml")
     try:
         assert rc == 0, f"{out.get('unparsed', '')}{err}"
@@ -63,6 +64,7 @@ def chain() -> Any:
         rc, out, err = _play("registry_chain_absent.yml")
         assert rc == 0, f"registry_state=absent failed: {out.get('unparsed', '')}{err}"
         assert [p for p in LEFTOVERS if os.path.exists(p)] == []
+        assert certs_d_before or not os.path.exists("/etc/docker/certs.d")
         names = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
                                check=True).stdout.split()
         assert [n for n in names if n.startswith("nhreg-")] == []
