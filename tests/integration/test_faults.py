@@ -156,7 +156,7 @@ def _docker(*args: str, check: bool = True, timeout: int = 120) -> subprocess.Co
 
 
 def _cap_drop() -> list[str]:
-    """Capabilities missing from this process's bounding set (the ENVIRONMENT.md recipe)."""
+    """Capabilities missing from this process's bounding set (the privileged-equivalent recipe)."""
     names = {24: "SYS_RESOURCE"}
     with open("/proc/self/status", encoding="ascii") as handle:
         bnd = int(next(line for line in handle if line.startswith("CapBnd:")).split()[1], 16)
