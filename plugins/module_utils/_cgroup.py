@@ -244,16 +244,25 @@ def analyze(
         writable = False
 
     reasons: list[str] = []
+    reason_ids: list[str] = []
+
+    def reason(reason_id: str, message: str) -> None:
+        reason_ids.append(reason_id)
+        reasons.append(message)
+
     if cgroup_text is None:
-        reasons.append(
+        reason(
+            "cgroup-file-unreadable",
             "The process's cgroup file could not be read, so cgroup nesting cannot be judged."
         )
     if mountinfo_text is None:
-        reasons.append(
+        reason(
+            "mountinfo-unreadable",
             "mountinfo could not be read, so cgroup mounts cannot be judged."
         )
     if mountinfo_text is not None and not creation_mounts:
-        reasons.append(
+        reason(
+            "cgroup-not-mounted",
             "No cgroup filesystem is mounted in this mount namespace; a nested runtime has nowhere to create cgroups."
         )
     read_only = [
@@ -262,29 +271,34 @@ def analyze(
         if "ro" in m["mount_options"] or "ro" in m["super_options"]
     ]
     if read_only:
-        reasons.append(
+        reason(
+            "cgroup-read-only",
             f"The cgroup mounts {', '.join(read_only)} are read-only; a nested runtime cannot create child "
             "cgroups there (mount /sys/fs/cgroup read-write)."
         )
     if devices_own is False:
-        reasons.append(
+        reason(
+            "devices-controller-shared",
             "The devices controller shares a hierarchy with other controllers, which nested runc cannot manage."
         )
     if version in ("v1", "hybrid") and cgroup_text is not None:
         for name in REQUIRED_V1:
             if name not in controllers:
-                reasons.append(
+                reason(
+                    "cgroup-v1-controller-unavailable",
                     f"The v1 controller {name} is not available to this process."
                 )
             elif controllers[name]["mountpoint"] is None and mountinfo_text is not None:
-                reasons.append(
+                reason(
+                    "cgroup-v1-controller-unmounted",
                     f"The v1 controller {name} is not mounted in this mount namespace."
                 )
     if version == "v2" and delegation is not None:
         if delegation["available"] is not None:
             for name in REQUIRED_V2:
                 if name not in delegation["available"]:
-                    reasons.append(
+                    reason(
+                        "cgroup-v2-controller-not-delegated",
                         f"The v2 controller {name} is not delegated to this cgroup."
                     )
         if (
@@ -292,7 +306,8 @@ def analyze(
             and cgroupns != "host"
             and not delegation["subtree_control"]
         ):
-            reasons.append(
+            reason(
+                "cgroup-v2-root-has-processes",
                 "The visible cgroup v2 root still holds processes and enables no controllers in cgroup.subtree_control; "
                 "move the processes into a child cgroup (as docker:dind does with /init) before starting a nested runtime."
             )
@@ -307,6 +322,7 @@ def analyze(
         "writable": writable,
         "nesting_ready": not reasons,
         "reasons": reasons,
+        "reason_ids": reason_ids,
     }
 
 

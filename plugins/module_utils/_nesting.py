@@ -555,15 +555,25 @@ def analyze(
     apparmor_result = inputs.apparmor_result
     confined = _confined(apparmor_result, inputs.selinux_enforce, inputs.attr_current)
 
+    # Each reason has a stable id (reason_ids, same order): code and users match ids, never the text.
     reasons: list[str] = list(cgroup_result.get("reasons") or [])
+    reason_ids: list[str] = list(cgroup_result.get("reason_ids") or [])
+    reason_ids += ["cgroup"] * (len(reasons) - len(reason_ids))
+
+    def reason(reason_id: str, message: str) -> None:
+        reason_ids.append(reason_id)
+        reasons.append(message)
+
     if effective is None:
-        reasons.append("The effective capability set could not be read.")
+        reason("capabilities-unreadable", "The effective capability set could not be read.")
     elif "CAP_SYS_ADMIN" not in effective:
-        reasons.append(
+        reason(
+            "no-cap-sys-admin",
             "CAP_SYS_ADMIN is not in the effective set; dockerd cannot mount filesystems or create namespaces."
         )
     if seccomp == "filter":
-        reasons.append(
+        reason(
+            "seccomp-filter",
             "A seccomp filter is active; the default Docker profile blocks mount and unshare, which dockerd needs."
         )
     current = apparmor_result.get("current") or {}
@@ -571,21 +581,21 @@ def analyze(
         None,
         "unconfined",
     ):
-        reasons.append(
+        reason(
+            "apparmor-confined",
             f"The process is confined by AppArmor profile {current['profile']!r}, which usually denies mount."
         )
     if userns_active and container["container_runtime"] != "sysbox":
-        reasons.append(
+        reason(
+            "userns-active",
             f"A user namespace is active (uid_map {uid_map}): capabilities hold only inside it, so a nested dockerd "
             "needs rootless mode or a runtime built for this such as Sysbox."
         )
     if container["container_runtime"] == "sysbox":
         # Sysbox virtualises /proc, /sys and cgroups so that unprivileged system containers can run Docker.
-        reasons = [
-            reason
-            for reason in reasons
-            if "CAP_SYS_ADMIN is not in the effective" not in reason
-        ]
+        kept = [i for i, reason_id in enumerate(reason_ids) if reason_id != "no-cap-sys-admin"]
+        reasons = [reasons[i] for i in kept]
+        reason_ids = [reason_ids[i] for i in kept]
 
     risks: list[dict[str, str]] = []
     if container["in_container"]:
@@ -677,6 +687,7 @@ def analyze(
         "apparmor": apparmor_result,
         "can_nest_docker": not reasons,
         "reasons": reasons,
+        "reason_ids": reason_ids,
         "risks": risks,
         "findings": findings,
         "checks_not_run": checks_not_run,

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Records shaped like ``nested.hosts.nesting_facts`` results, shared by the report tests.
 
-The values follow the module contract (issue 3, docs/dev/DESIGN.md) and what was measured on
-this project's machines (docs ../shared/ENVIRONMENT.md): a cgroup v1 hybrid VM without AppArmor
+The values follow the module contract (docs/dev/DESIGN.md) and what was measured on
+this project's machines: a cgroup v1 hybrid VM without AppArmor
 whose bounding set lacks CAP_SYS_RESOURCE, and containers started on it.
 """
 

@@ -489,3 +489,72 @@ def test_findings_are_part_of_the_result() -> None:
     inputs = _nesting.NO_FINDINGS_INPUTS._replace(inotify_instances="128\n")
     result = _nesting.analyze(_inputs(findings_inputs=inputs))
     assert [finding["id"] for finding in result["findings"]] == ["inotify-limits-low"]
+
+
+REASON_IDS = {
+    "cgroup-file-unreadable",
+    "mountinfo-unreadable",
+    "cgroup-not-mounted",
+    "cgroup-read-only",
+    "devices-controller-shared",
+    "cgroup-v1-controller-unavailable",
+    "cgroup-v1-controller-unmounted",
+    "cgroup-v2-controller-not-delegated",
+    "cgroup-v2-root-has-processes",
+    "capabilities-unreadable",
+    "no-cap-sys-admin",
+    "seccomp-filter",
+    "apparmor-confined",
+    "userns-active",
+}
+SYSBOX_MOUNTINFO = (
+    "27 1 254:0 / / rw - ext4 /dev/vda rw\n90 27 0:50 /proc/sys /proc/sys rw - fuse sysboxfs rw,user_id=0\n"
+)
+NO_ADMIN_STATUS = FULL_STATUS.replace("CapEff:\t000001ffffffffff", "CapEff:\t0000000000000000")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fixture_reasons_carry_known_ids(case: str) -> None:
+    base = FIXTURES / case
+    result, _warnings = _nesting.gather(str(base / "proc"), str(base / "sys"), "self", str(base))
+    assert len(result["reason_ids"]) == len(result["reasons"])
+    assert set(result["reason_ids"]) <= REASON_IDS, result["reason_ids"]
+    assert len(result["cgroup"]["reason_ids"]) == len(result["cgroup"]["reasons"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason_ids"),
+    [
+        pytest.param({}, [], id="nests"),
+        pytest.param({"status": None}, ["capabilities-unreadable"], id="caps-unreadable"),
+        pytest.param({"status": NO_ADMIN_STATUS}, ["no-cap-sys-admin"], id="no-sys-admin"),
+        pytest.param(
+            {"status": FULL_STATUS.replace("Seccomp:\t0", "Seccomp:\t2")}, ["seccomp-filter"], id="seccomp-filter"
+        ),
+        pytest.param(
+            {"apparmor_result": {"available": True, "current": {"profile": "docker-default", "mode": "enforce"}}},
+            ["apparmor-confined"],
+            id="apparmor",
+        ),
+        pytest.param(
+            {"cgroup_result": {"cgroup_version": "v2", "reasons": ["ro"], "reason_ids": ["cgroup-read-only"]}},
+            ["cgroup-read-only"],
+            id="cgroup-id-kept",
+        ),
+        pytest.param(
+            {"cgroup_result": {"cgroup_version": "v2", "reasons": ["a reason from an older cgroup_info"]}},
+            ["cgroup"],
+            id="cgroup-reason-without-id",
+        ),
+        pytest.param(
+            {"status": NO_ADMIN_STATUS, "mountinfo": SYSBOX_MOUNTINFO},
+            [],
+            id="sysbox-drops-no-cap-sys-admin-by-id",
+        ),
+    ],
+)
+def test_reason_ids(overrides: dict, reason_ids: list[str]) -> None:
+    result = _nesting.analyze(_inputs(**overrides))
+    assert result["reason_ids"] == reason_ids
+    assert len(result["reasons"]) == len(reason_ids)
+    assert result["can_nest_docker"] is (not reason_ids)

@@ -135,15 +135,16 @@ def test_missing_directory_fails_naming_path(capsys, tmp_path: Path) -> None:
     assert result["failed"] is True and result["msg"].startswith("path: the directory of")
 
 
-def test_interrupted_write_leaves_previous_file_whole(daemon_json: Path, monkeypatch) -> None:
+def test_interrupted_write_leaves_previous_file_whole(capsys, daemon_json: Path, monkeypatch) -> None:
+    """atomic_move fails (rename refused, no unsafe fallback): the old file is whole, no temp file is left."""
     before = daemon_json.read_bytes()
 
     def crash(*_args: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(module_under_test.os, "replace", crash)
-    with pytest.raises(OSError):
-        module_under_test.atomic_write(str(daemon_json), '{"debug": true}\n')
+    monkeypatch.setattr(os, "rename", crash)
+    result = run_module(capsys, path=str(daemon_json), options={"debug": True})
+    assert result["failed"] is True and "previous file is unchanged" in result["msg"]
     assert daemon_json.read_bytes() == before
     assert os.listdir(daemon_json.parent) == ["daemon.json"], "the temporary file is cleaned up"
 
@@ -151,13 +152,74 @@ def test_interrupted_write_leaves_previous_file_whole(daemon_json: Path, monkeyp
 def test_write_failure_is_reported_and_file_kept(capsys, daemon_json: Path, monkeypatch) -> None:
     before = daemon_json.read_bytes()
 
-    def crash(*_args: Any) -> None:
+    def crash(*_args: Any, **_kwargs: Any) -> Any:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(module_under_test.os, "replace", crash)
+    monkeypatch.setattr(module_under_test.tempfile, "mkstemp", crash)
     result = run_module(capsys, path=str(daemon_json), options={"debug": True})
     assert result["failed"] is True and "previous file is unchanged" in result["msg"]
     assert daemon_json.read_bytes() == before
+
+
+def test_write_goes_through_atomic_move(capsys, daemon_json: Path, monkeypatch) -> None:
+    moves: list[tuple[str, str]] = []
+    real = module_under_test.AnsibleModule.atomic_move
+
+    def spy(self: Any, src: str, dest: str, *args: Any, **kwargs: Any) -> None:
+        moves.append((os.path.dirname(src), dest))
+        real(self, src, dest, *args, **kwargs)
+
+    monkeypatch.setattr(module_under_test.AnsibleModule, "atomic_move", spy)
+    result = run_module(capsys, path=str(daemon_json), options={"debug": True})
+    assert result["changed"] is True
+    assert moves == [(str(daemon_json.parent), str(daemon_json))], "one atomic_move from the same directory"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected", "existed"),
+    [
+        (EXISTING, EXISTING, True),
+        (None, {}, False),
+    ],
+    ids=["existing", "missing"],
+)
+def test_state_read_returns_file_and_writes_nothing(
+    capsys, tmp_path: Path, content: dict | None, expected: dict, existed: bool
+) -> None:
+    path = tmp_path / "daemon.json"
+    if content is not None:
+        path.write_text(json.dumps(content))
+    before = sorted(os.listdir(tmp_path))
+    mtime = path.stat().st_mtime_ns if existed else None
+    result = run_module(capsys, path=str(path), state="read")
+    assert result["changed"] is False and result["config"] == expected and result["existed"] is existed
+    assert sorted(os.listdir(tmp_path)) == before
+    if existed:
+        assert path.stat().st_mtime_ns == mtime
+
+
+def test_state_read_missing_directory_is_empty(capsys, tmp_path: Path) -> None:
+    result = run_module(capsys, path=str(tmp_path / "absent" / "daemon.json"), state="read")
+    assert result["changed"] is False and result["config"] == {} and result["existed"] is False
+
+
+@pytest.mark.parametrize(
+    "args",
+    [{"options": {"debug": True}}, {"remove": ["debug"]}],
+    ids=["options", "remove"],
+)
+def test_state_read_refuses_changes(capsys, daemon_json: Path, args: dict) -> None:
+    before = daemon_json.read_bytes()
+    result = run_module(capsys, path=str(daemon_json), state="read", **args)
+    assert result["failed"] is True and result["msg"].startswith("state=read")
+    assert daemon_json.read_bytes() == before
+
+
+def test_state_read_corrupt_file_fails(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "daemon.json"
+    path.write_text("{not json")
+    result = run_module(capsys, path=str(path), state="read")
+    assert result["failed"] is True and str(path) in result["msg"]
 
 
 def test_remove_and_append(capsys, tmp_path: Path) -> None:
