@@ -12,13 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible_collections.nested.hosts.plugins.module_utils import _nesting
+from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES, TREE_CASES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures"
-CASES = sorted(
-    p.parent.name
-    for p in FIXTURES.glob("*/expected.yml")
-    if (p.parent / "proc").is_dir() or (p.parent / "sys").is_dir()
-)
+CASES = TREE_CASES
 
 
 @pytest.mark.parametrize("case", CASES)
