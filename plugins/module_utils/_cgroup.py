@@ -9,10 +9,9 @@ import typing as t
 
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
     MountInfo,
+    Reader,
     parse_mountinfo,
-    read_link,
     read_mount_table,
-    read_text,
     sys_path_for,
 )
 
@@ -351,13 +350,14 @@ def version_from_sys(sys_root: str) -> tuple[str | None, str | None]:
 
 
 def gather(
-    proc_root: str, sys_root: str, pid: str = "self"
+    proc_root: str, sys_root: str, pid: str = "self", reader: Reader | None = None
 ) -> tuple[dict[str, t.Any], list[str]]:
     """Read the files below ``proc_root``/``sys_root`` and return (result, warnings)."""
+    reader = reader or Reader()
     warnings: list[str] = []
-    cgroup = read_text(proc_root, pid, "cgroup")
-    mountinfo = read_mount_table(proc_root, pid)
-    ns_link = read_link(proc_root, pid, "ns", "cgroup")
+    cgroup = reader.text(proc_root, pid, "cgroup")
+    mountinfo = read_mount_table(proc_root, pid, reader)
+    ns_link = reader.link(proc_root, pid, "ns", "cgroup")
     for item in (cgroup, mountinfo):
         if item.warning:
             warnings.append(item.warning)
@@ -378,7 +378,7 @@ def gather(
                 "cgroup.subtree_control",
                 "cgroup.procs",
             ):
-                item = read_text(base, name)
+                item = reader.text(base, name)
                 v2_files[name] = item.text
                 if item.warning:
                     warnings.append(item.warning)
@@ -395,7 +395,7 @@ def gather(
             base = sys_path_for(sys_v2_mountpoint, sys_root) or sys_root
             # Only files that exist: which of them the capture lacks is not worth a warning each.
             v2_files = {
-                name: read_text(base, name).text
+                name: reader.text(base, name).text
                 for name in ("cgroup.controllers", "cgroup.subtree_control", "cgroup.procs")
             }
     result = analyze(cgroup.text, mountinfo.text, ns_link.text, v2_files, sys_version, sys_v2_mountpoint)

@@ -18,8 +18,8 @@ from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
     parse_id_map,
     parse_mountinfo,
     parse_status,
+    Reader,
     read_mount_table,
-    read_text,
 )
 
 # Capabilities every supported Docker Engine (20.10 and later) knows: CAP_CHOWN .. CAP_AUDIT_READ.
@@ -766,12 +766,13 @@ def gather(
 ) -> tuple[dict[str, t.Any], list[str]]:
     """Read every input below the roots and return (result, warnings)."""
     warnings: list[str] = []
-    cgroup_result, cgroup_warnings = _cgroup.gather(proc_root, sys_root, pid)
-    apparmor_result, apparmor_warnings = _apparmor.gather(proc_root, sys_root, pid)
+    reader = Reader()  # one per run: the stages below never read a file twice
+    cgroup_result, cgroup_warnings = _cgroup.gather(proc_root, sys_root, pid, reader)
+    apparmor_result, apparmor_warnings = _apparmor.gather(proc_root, sys_root, pid, reader)
     warnings += cgroup_warnings + apparmor_warnings
 
     def read(root: str, *parts: str, warn: bool = True) -> str | None:
-        item = read_text(root, *parts)
+        item = reader.text(root, *parts)
         if item.warning and warn and item.warning not in warnings:
             warnings.append(item.warning)
         return item.text
@@ -782,7 +783,7 @@ def gather(
         osrelease=read(proc_root, "sys", "kernel", "osrelease"),
         init_environ=read(proc_root, "1", "environ"),
         uid_map=read(proc_root, pid, "uid_map"),
-        mountinfo=read_mount_table(proc_root, pid).text,
+        mountinfo=read_mount_table(proc_root, pid, reader).text,
         cgroup=read(proc_root, pid, "cgroup", warn=False),
         dockerenv=os.path.exists(os.path.join(fs_root, ".dockerenv")),
         containerenv=os.path.exists(os.path.join(fs_root, "run", ".containerenv")),
@@ -790,6 +791,6 @@ def gather(
         attr_current=read(proc_root, pid, "attr", "current", warn=False),
         cgroup_result=cgroup_result,
         apparmor_result=apparmor_result,
-        findings_inputs=_findings.gather_inputs(proc_root, sys_root, fs_root, pid),
+        findings_inputs=_findings.gather_inputs(proc_root, sys_root, fs_root, pid, reader),
     )
     return analyze(inputs, engine_capabilities, docker_version), warnings
