@@ -23,6 +23,19 @@ from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.report_cas
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[4] / "docs" / "report.schema.json").read_text())
 
+def _unreached_records(unreachable: dict[str, Any], error: str | None = None) -> list[dict[str, Any]]:
+    """A reached host with three children: no facts, a failed nesting_facts, an unreachable result."""
+    last: dict[str, Any] = {"host": "unreach", "depth": 1, "parent": "h", "facts": unreachable}
+    if error is not None:
+        last["error"] = error
+    return [
+        {"host": "h", "depth": 0, "facts": captured(HOST)},
+        {"host": "gone", "depth": 1, "parent": "h", "facts": None, "error": "host unreachable"},
+        {"host": "broke", "depth": 1, "parent": "h", "facts": {"failed": True, "msg": "proc_root /x does not exist"}},
+        last,
+    ]
+
+
 # ----------------------------------------------------------------------------- good input
 # id, records, expected host order, expected cells per host (subset), expected summary (subset)
 GOOD_CASES: list[Any] = [
@@ -113,33 +126,10 @@ GOOD_CASES: list[Any] = [
     ),
     (
         "unreached-level-and-failed-result",
-        [
-            {"host": "h", "depth": 0, "facts": captured(HOST)},
-            {
-                "host": "gone",
-                "depth": 1,
-                "parent": "h",
-                "facts": None,
-                "error": "host unreachable",
-            },
-            {
-                "host": "broke",
-                "depth": 1,
-                "parent": "h",
-                "facts": {"failed": True, "msg": "proc_root /x does not exist"},
-            },
-            {
-                "host": "unreach",
-                "depth": 1,
-                "parent": "h",
-                "facts": {
-                    "unreachable": True,
-                    "changed": False,
-                    "msg": "Failed to create temporary directory",
-                },
-                "error": "generic text the registered result overrides",
-            },
-        ],
+        _unreached_records(
+            {"unreachable": True, "changed": False, "msg": "Failed to create temporary directory"},
+            error="generic text the registered result overrides",
+        ),
         ["h", "broke", "gone", "unreach"],
         {
             "gone": {
@@ -193,29 +183,7 @@ def test_report_rows_cells_summary(case_id: str, records: list, order: list, cel
 
 
 def test_unreached_levels_say_why() -> None:
-    records = [
-        {"host": "h", "depth": 0, "facts": captured(HOST)},
-        {
-            "host": "gone",
-            "depth": 1,
-            "parent": "h",
-            "facts": None,
-            "error": "host unreachable",
-        },
-        {
-            "host": "broke",
-            "depth": 1,
-            "parent": "h",
-            "facts": {"failed": True, "msg": "proc_root /x does not exist"},
-        },
-        {
-            "host": "unreach",
-            "depth": 1,
-            "parent": "h",
-            "facts": {"unreachable": True, "msg": "Failed to connect"},
-        },
-    ]
-    report = _report.build_report(records)
+    report = _report.build_report(_unreached_records({"unreachable": True, "msg": "Failed to connect"}))
     errors = {r["host"]: r["error"] for r in report["rows"]}
     assert errors == {
         "h": None,
