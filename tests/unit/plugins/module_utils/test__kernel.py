@@ -16,7 +16,6 @@ from ansible_collections.nested.hosts.plugins.module_utils import _kernel as k
 from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES, TREE_CASES, tree_args
 
 
-
 @pytest.mark.parametrize(
     ("raw", "decoded"),
     [

@@ -23,6 +23,7 @@ from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.report_cas
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[4] / "docs" / "report.schema.json").read_text())
 
+
 def _unreached_records(unreachable: dict[str, Any], error: str | None = None) -> list[dict[str, Any]]:
     """A reached host with three children: no facts, a failed nesting_facts, an unreachable result."""
     last: dict[str, Any] = {"host": "unreach", "depth": 1, "parent": "h", "facts": unreachable}

@@ -52,4 +52,3 @@ def run_module(
             f"no JSON from {argv}: rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         ) from exc
     return document["plays"][0]["tasks"][0]["hosts"]["localhost"]
-

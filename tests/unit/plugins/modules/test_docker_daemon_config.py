@@ -17,7 +17,6 @@ EXISTING = {
 }
 
 
-
 @pytest.fixture
 def daemon_json(tmp_path: Path) -> Path:
     path = tmp_path / "daemon.json"

@@ -17,7 +17,6 @@ from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.report_cas
 SCHEMA = json.loads((Path(__file__).resolve().parents[4] / "docs" / "report.schema.json").read_text())
 
 
-
 def test_writes_both_files_then_reports_no_change(run_module, tmp_path: Path) -> None:
     paths = {
         "json_path": str(tmp_path / "report.json"),

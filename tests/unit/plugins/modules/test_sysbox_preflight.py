@@ -12,7 +12,6 @@ from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES
 SYSBOX = FIXTURES / "sysbox"
 
 
-
 def make_tree(tmp_path: Path, pid1: str, mountinfo: str, route: str, os_release: str) -> dict[str, str]:
     proc = tmp_path / "proc"
     for rel, text in {
