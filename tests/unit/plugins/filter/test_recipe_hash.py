@@ -11,7 +11,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.filter.core import get_hash, to_json
 from ansible_collections.nested.hosts.plugins.filter import recipe_hash as recipe_hash_filter
-from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.test__recipe import CASES
+from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.test__recipe import CASES, ERRORS
 
 FILTER = recipe_hash_filter.FilterModule().filters()["recipe_hash"]
 
@@ -21,14 +21,7 @@ def test_same_as_ansible_to_json_and_hash(recipe: dict[str, t.Any]) -> None:
     assert FILTER(recipe) == get_hash(to_json(recipe, sort_keys=True), "sha256")
 
 
-@pytest.mark.parametrize(
-    ("recipe", "message"),
-    [
-        (["not", "a", "mapping"], "must be a mapping"),
-        ({"part": object()}, "JSON value"),
-    ],
-    ids=["list", "not-json"],
-)
+@ERRORS
 def test_errors_are_filter_errors(recipe: t.Any, message: str) -> None:
     with pytest.raises(AnsibleFilterError, match="recipe_hash: .*" + message):
         FILTER(recipe)

@@ -51,7 +51,8 @@ def test_known_value() -> None:
     assert recipe_hash({"b": [2], "a": 1}) == "ae8a9a50524642753023cd4de34447191a8651989979c60bbcc5b0eeebb6e1dc"
 
 
-@pytest.mark.parametrize(
+# Bad recipes and the words their error must contain (the filter's tests use them too).
+ERRORS = pytest.mark.parametrize(
     ("recipe", "message"),
     [
         (["not", "a", "mapping"], "must be a mapping"),
@@ -59,6 +60,9 @@ def test_known_value() -> None:
     ],
     ids=["list", "not-json"],
 )
+
+
+@ERRORS
 def test_errors(recipe: t.Any, message: str) -> None:
     with pytest.raises(RecipeError, match=message):
         recipe_hash(recipe)
