@@ -125,7 +125,7 @@ class Guest:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--node-rounds", type=int, default=3)
     parser.add_argument("--reuse", action="store_true", help="measure an already converged scenario and keep it")
@@ -145,7 +145,7 @@ def main() -> int:
         for fn in cases.values():  # warm-up: page cache, image layers, runc binaries
             fn()
         times: dict[str, list[float]] = {k: [] for k in cases}
-        for _ in range(args.rounds):
+        for _round in range(args.rounds):
             for key, fn in cases.items():
                 times[key].append(fn())
         node_cases = {
@@ -156,7 +156,7 @@ def main() -> int:
         }
         for key in node_cases:
             times[key] = []
-        for _ in range(args.node_rounds):
+        for _round in range(args.node_rounds):
             for key, fn in node_cases.items():
                 times[key].append(fn())
         med = {k: statistics.median(v) for k, v in times.items()}

@@ -436,11 +436,13 @@ def main() -> int:
         print("  CPU-s per boot last/first: not measured (one --image given; pass the image before a change first)")
     else:
         print(f"  ratio CPU-s per node boot last/first: {last.cpu() / first.cpu():.2f}  (goal <= 0.60)")
+        without_children = (statistics.median(last.node_cpu) + statistics.median(last.host_own)) / (
+            statistics.median(first.node_cpu) + statistics.median(first.host_own))
         print(
             f"    node cgroup {statistics.median(last.node_cpu) / statistics.median(first.node_cpu):.2f},"
             f" host daemons {statistics.median(last.host_cpu) / statistics.median(first.host_cpu):.2f};"
             f" node cgroup + host daemons without children"
-            f" {(statistics.median(last.node_cpu) + statistics.median(last.host_own)) / (statistics.median(first.node_cpu) + statistics.median(first.host_own)):.2f}"
+            f" {without_children:.2f}"
         )
         print(f"  ratio ready time last/first: {statistics.median(last.ready) / statistics.median(first.ready):.2f}")
         if args.idle_nodes > 0 and first.working_set:

@@ -61,7 +61,7 @@ INVENTORY_FILE = "inventory.yml"
 KEY_FILE = "id_ed25519"
 KNOWN_HOSTS_FILE = "known_hosts"
 
-# The packages of the "Modern host guests" recipe (shared ENVIRONMENT.md), plus the Python
+# The packages of the "Modern host guests" recipe (measured on this project's machines), plus the Python
 # libraries the community.docker modules need on a managed host, and tools the scenarios use.
 BASE_PACKAGES = (
     "linux-image-amd64",

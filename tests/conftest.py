@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = REPO_ROOT / "tests" / "unit" / "fixtures"
 
 
 def _link_collection() -> str:

@@ -8,7 +8,7 @@ import os
 import re
 import typing as t
 
-from ansible_collections.nested.hosts.plugins.module_utils._kernel import read_text
+from ansible_collections.nested.hosts.plugins.module_utils._kernel import Reader
 
 _PROFILE_LINE = re.compile(r"^(?P<name>.+?) \((?P<mode>[^()]+)\)$")
 # AppArmor's profile modes (security/apparmor/include/policy.h and the kernel's "mixed"/"prompt").
@@ -117,20 +117,21 @@ def check_expectation(
 
 
 def gather(
-    proc_root: str, sys_root: str, pid: str = "self"
+    proc_root: str, sys_root: str, pid: str = "self", reader: Reader | None = None
 ) -> tuple[dict[str, t.Any], list[str]]:
     """Read the AppArmor files below ``proc_root``/``sys_root`` and return (result, warnings)."""
+    reader = reader or Reader()
     warnings: list[str] = []
     security_dir = os.path.join(sys_root, "kernel", "security", "apparmor")
     module_dir = os.path.join(sys_root, "module", "apparmor")
     available = os.path.isdir(security_dir) or os.path.isdir(module_dir)
-    own_label = read_text(proc_root, pid, "attr", "apparmor", "current")
+    own_label = reader.text(proc_root, pid, "attr", "apparmor", "current")
     if not available and (own_label.text or "").replace("\0", "").strip():
         # Only a running AppArmor answers in attr/apparmor/current (it is EINVAL otherwise), so a
         # label there proves AppArmor even where /sys shows nothing of it (e.g. securityfs unmounted).
         available = True
     if not available and own_label.text is None:
-        legacy = read_text(proc_root, pid, "attr", "current")
+        legacy = reader.text(proc_root, pid, "attr", "current")
         if is_apparmor_label(legacy.text):
             # The legacy file is shared by the LSMs; a "name (mode)" label there is AppArmor's.
             available = True
@@ -140,11 +141,11 @@ def gather(
             )
     enabled = profiles = current = None
     if available:
-        enabled_read = read_text(module_dir, "parameters", "enabled")
-        profiles_read = read_text(security_dir, "profiles")
+        enabled_read = reader.text(module_dir, "parameters", "enabled")
+        profiles_read = reader.text(security_dir, "profiles")
         current_read = own_label
         if current_read.text is None:
-            current_read = read_text(proc_root, pid, "attr", "current")
+            current_read = reader.text(proc_root, pid, "attr", "current")
         for item in (enabled_read, profiles_read, current_read):
             if item.warning:
                 warnings.append(item.warning)
@@ -153,7 +154,7 @@ def gather(
             profiles_read.text,
             current_read.text,
         )
-    userns = read_text(
+    userns = reader.text(
         proc_root, "sys", "kernel", "apparmor_restrict_unprivileged_userns"
     )
     return analyze(available, enabled, profiles, current, userns.text), warnings

@@ -9,10 +9,9 @@ import typing as t
 
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
     MountInfo,
+    Reader,
     parse_mountinfo,
-    read_link,
     read_mount_table,
-    read_text,
     sys_path_for,
 )
 
@@ -244,16 +243,25 @@ def analyze(
         writable = False
 
     reasons: list[str] = []
+    reason_ids: list[str] = []
+
+    def reason(reason_id: str, message: str) -> None:
+        reason_ids.append(reason_id)
+        reasons.append(message)
+
     if cgroup_text is None:
-        reasons.append(
+        reason(
+            "cgroup-file-unreadable",
             "The process's cgroup file could not be read, so cgroup nesting cannot be judged."
         )
     if mountinfo_text is None:
-        reasons.append(
+        reason(
+            "mountinfo-unreadable",
             "mountinfo could not be read, so cgroup mounts cannot be judged."
         )
     if mountinfo_text is not None and not creation_mounts:
-        reasons.append(
+        reason(
+            "cgroup-not-mounted",
             "No cgroup filesystem is mounted in this mount namespace; a nested runtime has nowhere to create cgroups."
         )
     read_only = [
@@ -262,29 +270,34 @@ def analyze(
         if "ro" in m["mount_options"] or "ro" in m["super_options"]
     ]
     if read_only:
-        reasons.append(
+        reason(
+            "cgroup-read-only",
             f"The cgroup mounts {', '.join(read_only)} are read-only; a nested runtime cannot create child "
             "cgroups there (mount /sys/fs/cgroup read-write)."
         )
     if devices_own is False:
-        reasons.append(
+        reason(
+            "devices-controller-shared",
             "The devices controller shares a hierarchy with other controllers, which nested runc cannot manage."
         )
     if version in ("v1", "hybrid") and cgroup_text is not None:
         for name in REQUIRED_V1:
             if name not in controllers:
-                reasons.append(
+                reason(
+                    "cgroup-v1-controller-unavailable",
                     f"The v1 controller {name} is not available to this process."
                 )
             elif controllers[name]["mountpoint"] is None and mountinfo_text is not None:
-                reasons.append(
+                reason(
+                    "cgroup-v1-controller-unmounted",
                     f"The v1 controller {name} is not mounted in this mount namespace."
                 )
     if version == "v2" and delegation is not None:
         if delegation["available"] is not None:
             for name in REQUIRED_V2:
                 if name not in delegation["available"]:
-                    reasons.append(
+                    reason(
+                        "cgroup-v2-controller-not-delegated",
                         f"The v2 controller {name} is not delegated to this cgroup."
                     )
         if (
@@ -292,7 +305,8 @@ def analyze(
             and cgroupns != "host"
             and not delegation["subtree_control"]
         ):
-            reasons.append(
+            reason(
+                "cgroup-v2-root-has-processes",
                 "The visible cgroup v2 root still holds processes and enables no controllers in cgroup.subtree_control; "
                 "move the processes into a child cgroup (as docker:dind does with /init) before starting a nested runtime."
             )
@@ -307,6 +321,7 @@ def analyze(
         "writable": writable,
         "nesting_ready": not reasons,
         "reasons": reasons,
+        "reason_ids": reason_ids,
     }
 
 
@@ -335,13 +350,14 @@ def version_from_sys(sys_root: str) -> tuple[str | None, str | None]:
 
 
 def gather(
-    proc_root: str, sys_root: str, pid: str = "self"
+    proc_root: str, sys_root: str, pid: str = "self", reader: Reader | None = None
 ) -> tuple[dict[str, t.Any], list[str]]:
     """Read the files below ``proc_root``/``sys_root`` and return (result, warnings)."""
+    reader = reader or Reader()
     warnings: list[str] = []
-    cgroup = read_text(proc_root, pid, "cgroup")
-    mountinfo = read_mount_table(proc_root, pid)
-    ns_link = read_link(proc_root, pid, "ns", "cgroup")
+    cgroup = reader.text(proc_root, pid, "cgroup")
+    mountinfo = read_mount_table(proc_root, pid, reader)
+    ns_link = reader.link(proc_root, pid, "ns", "cgroup")
     for item in (cgroup, mountinfo):
         if item.warning:
             warnings.append(item.warning)
@@ -362,7 +378,7 @@ def gather(
                 "cgroup.subtree_control",
                 "cgroup.procs",
             ):
-                item = read_text(base, name)
+                item = reader.text(base, name)
                 v2_files[name] = item.text
                 if item.warning:
                     warnings.append(item.warning)
@@ -379,7 +395,7 @@ def gather(
             base = sys_path_for(sys_v2_mountpoint, sys_root) or sys_root
             # Only files that exist: which of them the capture lacks is not worth a warning each.
             v2_files = {
-                name: read_text(base, name).text
+                name: reader.text(base, name).text
                 for name in ("cgroup.controllers", "cgroup.subtree_control", "cgroup.procs")
             }
     result = analyze(cgroup.text, mountinfo.text, ns_link.text, v2_files, sys_version, sys_v2_mountpoint)

@@ -16,7 +16,7 @@ import os
 import re
 import typing as t
 
-from ansible_collections.nested.hosts.plugins.module_utils._kernel import MountInfo, read_link, read_text
+from ansible_collections.nested.hosts.plugins.module_utils._kernel import MountInfo, Reader
 
 # kind's known-issues page asks for these on hosts that run many nodes.
 INOTIFY_MIN_INSTANCES = 512
@@ -491,24 +491,27 @@ def analyze(
     return findings, not_run
 
 
-def gather_inputs(proc_root: str, sys_root: str, fs_root: str, pid: str = "self") -> Inputs:
+def gather_inputs(
+    proc_root: str, sys_root: str, fs_root: str, pid: str = "self", reader: Reader | None = None
+) -> Inputs:
     """Read what the checks need; missing files are ``None`` (the checks report them in ``not_run``)."""
+    reader = reader or Reader()
     libraries = sorted(
         path for pattern in _SYSTEMD_GLOBS for path in glob.glob(os.path.join(fs_root, pattern))
     )
-    route = read_text(proc_root, pid, "net", "route").text
+    route = reader.text(proc_root, pid, "net", "route").text
     try:
         interfaces = sorted(os.listdir(os.path.join(sys_root, "class", "net")))
     except OSError:
         interfaces = []
     mtus: dict[str, str | None] = {
-        name: read_text(sys_root, "class", "net", name, "mtu").text for name in interfaces
+        name: reader.text(sys_root, "class", "net", name, "mtu").text for name in interfaces
     }
     try:
         sys_modules: list[str] | None = sorted(os.listdir(os.path.join(sys_root, "module")))
     except OSError:
         sys_modules = None
-    alternative = read_link(fs_root, "etc", "alternatives", "iptables").text
+    alternative = reader.link(fs_root, "etc", "alternatives", "iptables").text
     try:
         snapshots: list[str] | None = sorted(
             os.listdir(
@@ -519,13 +522,13 @@ def gather_inputs(proc_root: str, sys_root: str, fs_root: str, pid: str = "self"
         snapshots = None
     return Inputs(
         systemd_libraries=libraries,
-        inotify_instances=read_text(proc_root, "sys", "fs", "inotify", "max_user_instances").text,
-        inotify_watches=read_text(proc_root, "sys", "fs", "inotify", "max_user_watches").text,
+        inotify_instances=reader.text(proc_root, "sys", "fs", "inotify", "max_user_instances").text,
+        inotify_watches=reader.text(proc_root, "sys", "fs", "inotify", "max_user_watches").text,
         route=route,
         interface_mtus=mtus,
-        daemon_json=read_text(fs_root, "etc", "docker", "daemon.json").text,
-        ip_tables_names=read_text(proc_root, pid, "net", "ip_tables_names").text,
-        modules=read_text(proc_root, "modules").text,
+        daemon_json=reader.text(fs_root, "etc", "docker", "daemon.json").text,
+        ip_tables_names=reader.text(proc_root, pid, "net", "ip_tables_names").text,
+        modules=reader.text(proc_root, "modules").text,
         sys_modules=sys_modules,
         iptables_alternative=alternative,
         containerd_snapshots=snapshots,

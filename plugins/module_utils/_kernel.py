@@ -161,6 +161,27 @@ def read_link(root: str, *parts: str) -> ReadResult:
         )
 
 
+class Reader:
+    """``read_text`` and ``read_link`` that answer each path once per run: a module's gathers share one,
+    so no /proc or /sys file is read twice (and all of them see the same contents)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, ReadResult] = {}
+        self._links: dict[str, ReadResult] = {}
+
+    def text(self, root: str, *parts: str) -> ReadResult:
+        path = os.path.join(root, *parts)
+        if path not in self._texts:
+            self._texts[path] = read_text(path)
+        return self._texts[path]
+
+    def link(self, root: str, *parts: str) -> ReadResult:
+        path = os.path.join(root, *parts)
+        if path not in self._links:
+            self._links[path] = read_link(path)
+        return self._links[path]
+
+
 def unescape_mount_field(value: str) -> str:
     """Decode the octal escapes (``\\040`` space, ``\\011`` tab, ``\\012`` newline, ``\\134`` backslash)."""
     return _OCTAL_ESCAPE.sub(lambda match: chr(int(match.group(1), 8)), value)
@@ -259,15 +280,16 @@ def mounts_to_mountinfo(mounts: list[MountInfo]) -> str:
     )
 
 
-def read_mount_table(proc_root: str, pid: str) -> ReadResult:
+def read_mount_table(proc_root: str, pid: str, reader: Reader | None = None) -> ReadResult:
     """mountinfo of ``pid``; where only ``mounts`` was captured, that file in the mountinfo layout.
 
     The warning then says so: mounts shows no mount roots, so what depends on them stays unknown.
     """
-    mountinfo = read_text(proc_root, pid, "mountinfo")
+    reader = reader or Reader()
+    mountinfo = reader.text(proc_root, pid, "mountinfo")
     if mountinfo.text is not None:
         return mountinfo
-    mounts = read_text(proc_root, pid, "mounts")
+    mounts = reader.text(proc_root, pid, "mounts")
     if mounts.text is None or not parse_mounts(mounts.text):
         return mountinfo
     return ReadResult(

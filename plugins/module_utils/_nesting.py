@@ -18,8 +18,8 @@ from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
     parse_id_map,
     parse_mountinfo,
     parse_status,
+    Reader,
     read_mount_table,
-    read_text,
 )
 
 # Capabilities every supported Docker Engine (20.10 and later) knows: CAP_CHOWN .. CAP_AUDIT_READ.
@@ -491,105 +491,149 @@ def recommend(
     return "privileged-equivalent", flags, options, notes
 
 
-def analyze(
-    inputs: Inputs,
-    engine_capabilities: t.Sequence[str] = ENGINE_CAPABILITIES_DEFAULT,
-    docker_version: t.Any = None,
-) -> dict[str, t.Any]:
-    """Compute the ``nesting_facts`` result (``docker_version``: the module option, see ``_findings``)."""
+class Detection(t.NamedTuple):
+    """The ``detect`` stage: what the files say about where this process runs."""
+
+    mounts: list[MountInfo]
+    uid_map: list[list[int]] | None
+    container: dict[str, t.Any]  # in_container, container_runtime, evidence
+    cgroup: dict[str, t.Any]  # the cgroup_info result, cgroupns inferred inside a container where unknown
+    docker_socket: bool | None  # None when the mount table is missing
+
+
+class Privilege(t.NamedTuple):
+    """The ``privilege`` stage: capabilities, seccomp, user namespace, LSM confinement."""
+
+    capabilities: dict[str, t.Any]  # analyze_capabilities(); missing_from_bounding as read (None unread)
+    missing: list[str] | None  # what the verdict compares with (all known names when cap_last_cap is unread)
+    seccomp: str | None
+    no_new_privs: bool | None
+    userns_active: bool
+    privileged: bool | None
+    privileged_equivalent: bool | None
+    confined: bool
+    evidence: list[str]  # sentences appended to the detection's evidence
+
+
+class Risks(t.NamedTuple):
+    """The ``assess_risks`` stage: why Docker cannot nest here (one stable id per reason) and the risks."""
+
+    reasons: list[str]
+    reason_ids: list[str]
+    risks: list[dict[str, str]]
+
+
+class Recommendation(t.NamedTuple):
+    """The ``recommendation`` stage: how to start containers from here that can run Docker."""
+
+    profile: str
+    run_flags: list[str]
+    container_options: dict[str, t.Any]
+    notes: list[str]
+
+
+def detect(inputs: Inputs) -> Detection:
+    """Parse the mount table and uid_map, decide the container runtime, complete the cgroup result."""
     mounts = parse_mountinfo(inputs.mountinfo) if inputs.mountinfo is not None else []
     uid_map = parse_id_map(inputs.uid_map) if inputs.uid_map is not None else None
-    status = parse_status(inputs.status) if inputs.status is not None else {}
-    caps = analyze_capabilities(inputs.status, inputs.cap_last_cap)
     container = detect_container(inputs, mounts, uid_map)
-
-    userns_active = uid_map is not None and uid_map != IDENTITY_MAP
-    seccomp = SECCOMP_MODES.get(status.get("Seccomp", ""), None)
-    no_new_privs = None if "NoNewPrivs" not in status else status["NoNewPrivs"] == "1"
-
-    effective, bounding, missing = (
-        caps["effective"],
-        caps["bounding"],
-        caps["missing_from_bounding"],
-    )
-    privileged: bool | None = None
-    privileged_equivalent: bool | None = None
-    if missing is None and bounding is not None:
-        # The same assumption recommend() makes: compare with every capability this module knows.
-        missing = [name for name in CAPABILITY_NAMES if name not in bounding]
-        container["evidence"].append(
-            f"cap_last_cap could not be read; privileged is judged against the {len(CAPABILITY_NAMES)} capabilities "
-            f"this module knows (CAP_CHOWN .. {CAPABILITY_NAMES[-1]})."
-        )
-    if (
-        effective is not None
-        and bounding is not None
-        and missing is not None
-        and seccomp is not None
-    ):
-        # Capabilities held inside a user namespace do not reach the host: not privileged.
-        host_caps = not userns_active
-        everything_allowed = set(effective) >= set(bounding)
-        privileged = (
-            host_caps and not missing and everything_allowed and seccomp == "disabled"
-        )
-        privileged_equivalent = (
-            host_caps
-            and everything_allowed
-            and seccomp == "disabled"
-            and set(HOST_EQUIVALENT_CAPABILITIES) <= set(bounding)
-        )
-
     docker_socket = (
         any(os.path.basename(m["mount_point"]) == "docker.sock" for m in mounts)
         if inputs.mountinfo is not None
         else None
     )
-
     cgroup_result = inputs.cgroup_result
     if container["in_container"] and cgroup_result.get("cgroupns") == "unknown":
         lines = _cgroup.parse_proc_cgroup(inputs.cgroup) if inputs.cgroup is not None else []
         inferred = _cgroup.infer_cgroupns_in_container(lines, mounts)
         if inferred is not None:
             cgroup_result = {**cgroup_result, "cgroupns": inferred[0], "cgroupns_evidence": inferred[1]}
-    apparmor_result = inputs.apparmor_result
-    confined = _confined(apparmor_result, inputs.selinux_enforce, inputs.attr_current)
+    return Detection(mounts, uid_map, container, cgroup_result, docker_socket)
 
+
+def privilege(inputs: Inputs, uid_map: list[list[int]] | None) -> Privilege:
+    """Judge ``privileged``/``privileged_equivalent`` from the status file, cap_last_cap and uid_map."""
+    status = parse_status(inputs.status) if inputs.status is not None else {}
+    caps = analyze_capabilities(inputs.status, inputs.cap_last_cap)
+    userns_active = uid_map is not None and uid_map != IDENTITY_MAP
+    seccomp = SECCOMP_MODES.get(status.get("Seccomp", ""), None)
+    no_new_privs = None if "NoNewPrivs" not in status else status["NoNewPrivs"] == "1"
+    effective, bounding, missing = caps["effective"], caps["bounding"], caps["missing_from_bounding"]
+    evidence: list[str] = []
+    privileged: bool | None = None
+    privileged_equivalent: bool | None = None
+    if missing is None and bounding is not None:
+        # The same assumption recommend() makes: compare with every capability this module knows.
+        missing = [name for name in CAPABILITY_NAMES if name not in bounding]
+        evidence.append(
+            f"cap_last_cap could not be read; privileged is judged against the {len(CAPABILITY_NAMES)} capabilities "
+            f"this module knows (CAP_CHOWN .. {CAPABILITY_NAMES[-1]})."
+        )
+    if effective is not None and bounding is not None and missing is not None and seccomp is not None:
+        # Capabilities held inside a user namespace do not reach the host: not privileged.
+        host_caps = not userns_active
+        everything_allowed = set(effective) >= set(bounding)
+        privileged = host_caps and not missing and everything_allowed and seccomp == "disabled"
+        privileged_equivalent = (
+            host_caps
+            and everything_allowed
+            and seccomp == "disabled"
+            and set(HOST_EQUIVALENT_CAPABILITIES) <= set(bounding)
+        )
+    confined = _confined(inputs.apparmor_result, inputs.selinux_enforce, inputs.attr_current)
+    return Privilege(
+        caps, missing, seccomp, no_new_privs, userns_active, privileged, privileged_equivalent, confined, evidence
+    )
+
+
+def assess_risks(
+    detection: Detection, priv: Privilege, apparmor_result: dict[str, t.Any]
+) -> Risks:
+    """List what stops a nested dockerd (``reasons``, after the cgroup ones) and the ``risks`` of this place."""
+    container, cgroup_result, uid_map = detection.container, detection.cgroup, detection.uid_map
+    effective = priv.capabilities["effective"]
+    # Each reason has a stable id (reason_ids, same order): code and users match ids, never the text.
     reasons: list[str] = list(cgroup_result.get("reasons") or [])
+    reason_ids: list[str] = list(cgroup_result.get("reason_ids") or [])
+    reason_ids += ["cgroup"] * (len(reasons) - len(reason_ids))
+
+    def reason(reason_id: str, message: str) -> None:
+        reason_ids.append(reason_id)
+        reasons.append(message)
+
     if effective is None:
-        reasons.append("The effective capability set could not be read.")
+        reason("capabilities-unreadable", "The effective capability set could not be read.")
     elif "CAP_SYS_ADMIN" not in effective:
-        reasons.append(
+        reason(
+            "no-cap-sys-admin",
             "CAP_SYS_ADMIN is not in the effective set; dockerd cannot mount filesystems or create namespaces."
         )
-    if seccomp == "filter":
-        reasons.append(
+    if priv.seccomp == "filter":
+        reason(
+            "seccomp-filter",
             "A seccomp filter is active; the default Docker profile blocks mount and unshare, which dockerd needs."
         )
     current = apparmor_result.get("current") or {}
-    if apparmor_result.get("available") and current.get("profile") not in (
-        None,
-        "unconfined",
-    ):
-        reasons.append(
+    if apparmor_result.get("available") and current.get("profile") not in (None, "unconfined"):
+        reason(
+            "apparmor-confined",
             f"The process is confined by AppArmor profile {current['profile']!r}, which usually denies mount."
         )
-    if userns_active and container["container_runtime"] != "sysbox":
-        reasons.append(
+    if priv.userns_active and container["container_runtime"] != "sysbox":
+        reason(
+            "userns-active",
             f"A user namespace is active (uid_map {uid_map}): capabilities hold only inside it, so a nested dockerd "
             "needs rootless mode or a runtime built for this such as Sysbox."
         )
     if container["container_runtime"] == "sysbox":
         # Sysbox virtualises /proc, /sys and cgroups so that unprivileged system containers can run Docker.
-        reasons = [
-            reason
-            for reason in reasons
-            if "CAP_SYS_ADMIN is not in the effective" not in reason
-        ]
+        kept = [i for i, reason_id in enumerate(reason_ids) if reason_id != "no-cap-sys-admin"]
+        reasons = [reasons[i] for i in kept]
+        reason_ids = [reason_ids[i] for i in kept]
 
     risks: list[dict[str, str]] = []
     if container["in_container"]:
-        if privileged:
+        if priv.privileged:
             risks.append(
                 {
                     "id": "privileged",
@@ -597,7 +641,7 @@ def analyze(
                     "message": "The container holds every capability with seccomp off: root in it is root on the host.",
                 }
             )
-        elif privileged_equivalent:
+        elif priv.privileged_equivalent:
             risks.append(
                 {
                     "id": "privileged",
@@ -605,7 +649,7 @@ def analyze(
                     "message": "The container holds every capability the bounding set allows with seccomp off (privileged-equivalent).",
                 }
             )
-        if not confined:
+        if not priv.confined:
             risks.append(
                 {
                     "id": "no-lsm",
@@ -615,14 +659,8 @@ def analyze(
             )
         v1 = cgroup_result.get("cgroup_version") in ("v1", "hybrid")
         has_admin = effective is not None and "CAP_SYS_ADMIN" in effective
-        identity_userns = uid_map is None or uid_map == [[0, 0, 4294967295]]
-        if (
-            v1
-            and has_admin
-            and not confined
-            and seccomp == "disabled"
-            and identity_userns
-        ):
+        identity_userns = uid_map is None or uid_map == IDENTITY_MAP
+        if v1 and has_admin and not priv.confined and priv.seccomp == "disabled" and identity_userns:
             risks.append(
                 {
                     "id": "cgroup-v1-release-agent",
@@ -631,7 +669,7 @@ def analyze(
                     "commands on the host (CVE-2022-0492 conditions).",
                 }
             )
-    if docker_socket:
+    if detection.docker_socket:
         risks.append(
             {
                 "id": "docker-socket-mounted",
@@ -639,52 +677,82 @@ def analyze(
                 "message": "A docker.sock is bind-mounted: whoever can reach it controls the outer Docker daemon.",
             }
         )
+    return Risks(reasons, reason_ids, risks)
 
+
+def recommendation(
+    detection: Detection,
+    priv: Privilege,
+    engine_capabilities: t.Sequence[str] = ENGINE_CAPABILITIES_DEFAULT,
+) -> Recommendation:
+    """``recommend`` for this place; nothing to recommend inside a user namespace (except under Sysbox)."""
+    if priv.userns_active and detection.container["container_runtime"] != "sysbox":
+        return Recommendation(
+            "none",
+            [],
+            {},
+            ["A user namespace is active: containers started from here cannot be given host privileges."],
+        )
+    profile, flags, options, notes = recommend(
+        priv.capabilities, detection.cgroup.get("cgroup_version"), engine_capabilities
+    )
+    return Recommendation(profile, flags, options, notes)
+
+
+def analyze(
+    inputs: Inputs,
+    engine_capabilities: t.Sequence[str] = ENGINE_CAPABILITIES_DEFAULT,
+    docker_version: t.Any = None,
+) -> dict[str, t.Any]:
+    """Compute the ``nesting_facts`` result (``docker_version``: the module option, see ``_findings``).
+
+    The stages: ``detect`` -> ``privilege`` -> ``assess_risks`` and ``recommendation``; the findings of
+    ``_findings`` run beside them.
+    """
+    detection = detect(inputs)
+    priv = privilege(inputs, detection.uid_map)
+    risks = assess_risks(detection, priv, inputs.apparmor_result)
+    advice = recommendation(detection, priv, engine_capabilities)
+    container, cgroup_result = detection.container, detection.cgroup
     docker = _findings.parse_docker_version(docker_version)
     findings, checks_not_run = _findings.analyze(
         inputs.findings_inputs or NO_FINDINGS_INPUTS,
-        mounts,
+        detection.mounts,
         cgroup_result.get("cgroup_version"),
         container["container_runtime"],
         container["in_container"],
-        apparmor_result,
+        inputs.apparmor_result,
         docker,
     )
-
-    profile, flags, options, notes = recommend(
-        caps, cgroup_result.get("cgroup_version"), engine_capabilities
-    )
-    if userns_active and container["container_runtime"] != "sysbox":
-        profile, flags, options = "none", [], {}
-        notes = [
-            "A user namespace is active: containers started from here cannot be given host privileges."
-        ]
+    uid_map = detection.uid_map
     return {
         **container,
+        "evidence": container["evidence"] + priv.evidence,
         "capabilities": {
-            key: caps[key] for key in ("effective", "bounding", "missing_from_bounding")
+            key: priv.capabilities[key] for key in ("effective", "bounding", "missing_from_bounding")
         },
-        "privileged": privileged,
-        "privileged_equivalent": privileged_equivalent,
-        "seccomp": seccomp,
-        "no_new_privs": no_new_privs,
+        "privileged": priv.privileged,
+        "privileged_equivalent": priv.privileged_equivalent,
+        "seccomp": priv.seccomp,
+        "no_new_privs": priv.no_new_privs,
         "userns": {
-            "active": None if uid_map is None else uid_map != [[0, 0, 4294967295]],
+            "active": None if uid_map is None else uid_map != IDENTITY_MAP,
             "uid_map": uid_map,
         },
-        "docker_socket_mounted": docker_socket,
+        "docker_socket_mounted": detection.docker_socket,
         "cgroup": cgroup_result,
-        "apparmor": apparmor_result,
-        "can_nest_docker": not reasons,
-        "reasons": reasons,
-        "risks": risks,
+        "apparmor": inputs.apparmor_result,
+        "can_nest_docker": not risks.reasons,
+        "reasons": risks.reasons,
+        "reason_ids": risks.reason_ids,
+        "risks": risks.risks,
         "findings": findings,
         "checks_not_run": checks_not_run,
         "docker": docker,
-        "profile": profile,
-        "recommended_run_flags": flags,
-        "recommended_container_options": options,
-        "recommendation_notes": notes,
+        "profile": advice.profile,
+        "recommended_run_flags": advice.run_flags,
+        "recommended_container_options": advice.container_options,
+        "recommendation_notes": advice.notes,
     }
 
 
@@ -698,12 +766,13 @@ def gather(
 ) -> tuple[dict[str, t.Any], list[str]]:
     """Read every input below the roots and return (result, warnings)."""
     warnings: list[str] = []
-    cgroup_result, cgroup_warnings = _cgroup.gather(proc_root, sys_root, pid)
-    apparmor_result, apparmor_warnings = _apparmor.gather(proc_root, sys_root, pid)
+    reader = Reader()  # one per run: the stages below never read a file twice
+    cgroup_result, cgroup_warnings = _cgroup.gather(proc_root, sys_root, pid, reader)
+    apparmor_result, apparmor_warnings = _apparmor.gather(proc_root, sys_root, pid, reader)
     warnings += cgroup_warnings + apparmor_warnings
 
     def read(root: str, *parts: str, warn: bool = True) -> str | None:
-        item = read_text(root, *parts)
+        item = reader.text(root, *parts)
         if item.warning and warn and item.warning not in warnings:
             warnings.append(item.warning)
         return item.text
@@ -714,7 +783,7 @@ def gather(
         osrelease=read(proc_root, "sys", "kernel", "osrelease"),
         init_environ=read(proc_root, "1", "environ"),
         uid_map=read(proc_root, pid, "uid_map"),
-        mountinfo=read_mount_table(proc_root, pid).text,
+        mountinfo=read_mount_table(proc_root, pid, reader).text,
         cgroup=read(proc_root, pid, "cgroup", warn=False),
         dockerenv=os.path.exists(os.path.join(fs_root, ".dockerenv")),
         containerenv=os.path.exists(os.path.join(fs_root, "run", ".containerenv")),
@@ -722,6 +791,6 @@ def gather(
         attr_current=read(proc_root, pid, "attr", "current", warn=False),
         cgroup_result=cgroup_result,
         apparmor_result=apparmor_result,
-        findings_inputs=_findings.gather_inputs(proc_root, sys_root, fs_root, pid),
+        findings_inputs=_findings.gather_inputs(proc_root, sys_root, fs_root, pid, reader),
     )
     return analyze(inputs, engine_capabilities, docker_version), warnings

@@ -21,7 +21,7 @@ from ansible_collections.nested.hosts.plugins.module_utils._findings import chec
 SCHEMA_VERSION = 1
 GENERATOR = "nested.hosts.nesting_report"
 
-# (row key, terminal header) in display order: the columns issue 7 asks for.
+# (row key, terminal header) in display order: the columns of the report.
 COLUMNS = (
     ("host", "host"),
     ("depth", "depth"),

@@ -23,7 +23,7 @@ import typing as t
 
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import (
     parse_mountinfo,
-    read_text,
+    Reader,
 )
 
 # Minimum kernel per distribution release, as sysbox-ce's package enforces it.
@@ -602,12 +602,14 @@ def gather_inputs(
     os_release_path: str = "/etc/os-release",
     machine: str | None = None,
     pid: str = "self",
+    reader: Reader | None = None,
 ) -> tuple[PreflightInputs, list[str]]:
     """Read every input below the given roots; return the inputs and warnings for unreadable files."""
     warnings: list[str] = []
+    reader = reader or Reader()
 
     def read(root: str, *parts: str, quiet: bool = False) -> str | None:
-        result = read_text(root, *parts)
+        result = reader.text(root, *parts)
         if result.warning and not quiet:
             warnings.append(result.warning)
         return result.text
@@ -647,11 +649,12 @@ def preflight(
     pool_size: int = DEFAULT_POOL_SIZE,
 ) -> tuple[dict[str, t.Any], list[str]]:
     """Gather, evaluate and pick networks: the module's whole result."""
+    reader = Reader()
     inputs, warnings = gather_inputs(
-        proc_root, sys_root, fs_root, os_release_path, machine, pid
+        proc_root, sys_root, fs_root, os_release_path, machine, pid, reader
     )
     checks = evaluate(inputs)
-    route_text = read_text(proc_root, "net", "route")
+    route_text = reader.text(proc_root, "net", "route")
     if route_text.warning:
         warnings.append(route_text.warning)
     networks = choose_networks(route_text.text, pool_size)

@@ -115,6 +115,17 @@ reasons:
   returned: always
   type: list
   elements: str
+reason_ids:
+  description:
+    - The stable id of each entry of RV(reasons), in the same order; match these, never the sentences.
+    - C(cgroup-file-unreadable), C(mountinfo-unreadable), C(cgroup-not-mounted), C(cgroup-read-only),
+      C(devices-controller-shared), C(cgroup-v1-controller-unavailable), C(cgroup-v1-controller-unmounted),
+      C(cgroup-v2-controller-not-delegated), C(cgroup-v2-root-has-processes).
+  returned: always
+  type: list
+  elements: str
+  sample: [cgroup-read-only]
+  version_added: 0.1.0
 """
 
 from ansible.module_utils.basic import AnsibleModule

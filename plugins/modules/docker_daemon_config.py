@@ -16,8 +16,9 @@ description:
     survive.
   - An existing file that is not valid JSON (or not a JSON object) makes the module fail, naming the file and the
     parse error; the file is left untouched.
-  - The file is written atomically (a temporary file in the same directory, C(fsync), then rename) and keeps the
-    mode and owner of the file it replaces.
+  - The file is written atomically (a temporary file in the same directory, C(fsync), then Ansible's own
+    C(atomic_move)) and keeps the mode, owner and SELinux context of the file it replaces.
+  - With O(state=read) the module only reads the file and returns it as RV(config); it never writes.
   - Reports whether the change needs a dockerd restart or whether a reload (SIGHUP) is enough, with the keys behind
     each answer. The module never signals or restarts dockerd itself.
 author:
@@ -39,9 +40,18 @@ attributes:
       - An unchanged result is never rewritten (the file keeps its inode and modification time).
 options:
   path:
-    description: The daemon.json file. Its directory must exist.
+    description: The daemon.json file. Its directory must exist (with O(state=present) outside check mode).
     type: path
     default: /etc/docker/daemon.json
+  state:
+    description:
+      - V(present) merges O(options) and O(remove) into the file.
+      - V(read) reads the file and returns it as RV(config) without writing, and never reports a change. A missing
+        file reads as C({}) with RV(existed=false). O(options) and O(remove) must be empty.
+    type: str
+    choices: [present, read]
+    default: present
+    version_added: 0.1.0
   options:
     description:
       - Settings to merge. Mappings are merged recursively; lists are handled according to O(list_merge); any other
@@ -93,6 +103,15 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "restart: {{ daemon_config.restart_required }}, reload: {{ daemon_config.reload_sufficient }}"
 
+- name: Read daemon.json as it is (nothing is written)
+  nested.hosts.docker_daemon_config:
+    state: read
+  register: daemon_now
+
+- name: Show the default runtime
+  ansible.builtin.debug:
+    msg: "{{ daemon_now.config['default-runtime'] | default('runc') }}"
+
 - name: Append a registry mirror and drop a log option
   nested.hosts.docker_daemon_config:
     path: /etc/docker/daemon.json
@@ -106,7 +125,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 config:
-  description: The configuration after the change (what the file holds, or would hold in check mode).
+  description:
+    - The configuration after the change (what the file holds, or would hold in check mode).
+    - With O(state=read), what the file holds.
   returned: success
   type: dict
   sample: {"storage-driver": "overlay2", "runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}}
@@ -177,34 +198,23 @@ from ansible_collections.nested.hosts.plugins.module_utils._daemon_config import
 )
 
 
-def atomic_write(path: str, text: str, default_mode: int = 0o644) -> None:
-    """Write text to path via a temp file in the same directory, fsync and rename; keep mode and owner."""
+def atomic_write(module: AnsibleModule, path: str, text: str, default_mode: int = 0o644) -> None:
+    """Write text to a temp file in path's directory, fsync it, then module.atomic_move it over path.
+
+    atomic_move keeps the mode, owner and SELinux context of the file it replaces; a new file gets
+    default_mode. On failure the previous file is whole and the temp file is removed.
+    """
     directory = os.path.dirname(path) or "."
-    try:
-        previous = os.stat(path)
-    except FileNotFoundError:
-        previous = None
+    existed = os.path.exists(path)
     fd, tmp = tempfile.mkstemp(prefix=".daemon.json.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-            if previous is not None:
-                os.fchmod(handle.fileno(), previous.st_mode & 0o7777)
-                os.fchown(handle.fileno(), previous.st_uid, previous.st_gid)
-            else:
-                os.fchmod(handle.fileno(), default_mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    module.add_cleanup_file(tmp)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    module.atomic_move(tmp, path)
+    if not existed:
+        os.chmod(path, default_mode)
 
 
 def read_current(module: AnsibleModule, path: str) -> tuple[str, bool]:
@@ -238,10 +248,26 @@ def result_of(result: Plan, path: str, existed: bool) -> dict[str, object]:
     }
 
 
+def read_only(module: AnsibleModule, path: str) -> None:
+    """state=read: report the file as it is."""
+    if module.params["options"] or module.params["remove"]:
+        module.fail_json(msg="state=read only reads the file: leave options and remove empty, or use state=present")
+    if not os.path.isdir(os.path.dirname(path) or "."):
+        text, existed = "", False
+    else:
+        text, existed = read_current(module, path)
+    try:
+        result = plan(text, {}, [], source=path)
+    except DaemonConfigError as exc:
+        module.fail_json(msg=str(exc), path=path)
+    module.exit_json(**result_of(result, path, existed))
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "path": {"type": "path", "default": "/etc/docker/daemon.json"},
+            "state": {"type": "str", "choices": ["present", "read"], "default": "present"},
             "options": {"type": "dict", "default": {}},
             "remove": {"type": "list", "elements": "str", "default": []},
             "list_merge": {
@@ -254,6 +280,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     path = module.params["path"]
+    if module.params["state"] == "read":
+        read_only(module, path)
     text, existed = read_current(module, path)
     try:
         result = plan(
@@ -278,8 +306,8 @@ def main() -> None:
             if module.params["backup"] and existed:
                 out["backup_file"] = module.backup_local(path)
             try:
-                atomic_write(path, render(result.after))
-            except OSError as exc:
+                atomic_write(module, path, render(result.after))
+            except Exception as exc:  # atomic_move raises a plain Exception when the rename fails
                 module.fail_json(msg=f"path: writing {path} failed, the previous file is unchanged: {to_native(exc)}")
     module.exit_json(**out)
 

@@ -191,6 +191,16 @@ reasons:
   returned: always
   type: list
   elements: str
+reason_ids:
+  description:
+    - The stable id of each entry of RV(reasons), in the same order; match these, never the sentences.
+    - The ids of M(nested.hosts.cgroup_info) (for example C(cgroup-read-only)) and C(capabilities-unreadable),
+      C(no-cap-sys-admin), C(seccomp-filter), C(apparmor-confined), C(userns-active).
+  returned: always
+  type: list
+  elements: str
+  sample: [no-cap-sys-admin, seccomp-filter]
+  version_added: 0.1.0
 risks:
   description: Security risks, each with C(id) (C(privileged), C(docker-socket-mounted), C(no-lsm), C(cgroup-v1-release-agent)), C(severity) and C(message).
   returned: always

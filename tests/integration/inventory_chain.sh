@@ -49,7 +49,7 @@ select_cap_drop() { # every capability missing from the bounding set (CAP_SYS_RE
   done
 }
 
-nest_flags() { # the privileged-equivalent flag set of ENVIRONMENT.md, plus a volume for /var/lib/docker
+nest_flags() { # the privileged-equivalent flag set, plus a volume for /var/lib/docker
   local volume=$1
   printf -- '%s\n' --cap-add ALL
   select_cap_drop

@@ -39,7 +39,7 @@ pytestmark = pytest.mark.usefixtures("converged_images")
 
 
 def _cap_drop() -> list[str]:
-    """Capabilities missing from the bounding set (the ENVIRONMENT.md recipe computes, never hard-codes, them)."""
+    """Capabilities missing from the bounding set (computed from the bounding set, never hard-coded)."""
     names = {24: "SYS_RESOURCE"}
     with open("/proc/self/status", encoding="ascii") as handle:
         bnd = int(next(line for line in handle if line.startswith("CapBnd:")).split()[1], 16)

@@ -50,13 +50,14 @@ def _collections_root() -> str:
     return os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0]
 
 
-def _run_module(args: dict[str, Any], tmp: Path, kill_on_replace: bool = False) -> subprocess.Popen[str]:
+def _run_module(args: dict[str, Any], tmp: Path, kill_on_rename: bool = False) -> subprocess.Popen[str]:
     """Start docker_daemon_config as a plain Python process (the way Ansible runs it)."""
     args_file = tmp / "args.json"
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     code = (
         "import os, runpy, signal, sys\n"
-        + ("os.replace = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n" if kill_on_replace else "")
+        # atomic_move (AnsibleModule) renames the temporary file over daemon.json with os.rename.
+        + ("os.rename = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n" if kill_on_rename else "")
         + f"sys.argv = ['docker_daemon_config', {str(args_file)!r}]\n"
         + f"runpy.run_module({MODULE!r}, run_name='__main__')\n"
     )
@@ -77,7 +78,7 @@ def test_daemon_json_write_killed_before_rename_keeps_old_file(tmp_path: Path) -
     target.write_text(original)
     proc = _run_module({"path": str(target), "options": {"debug": True, "labels": ["x"] * 500}}, tmp_path, True)
     _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, f"the module was not killed at os.replace: rc={proc.returncode} {err}"
+    assert proc.returncode == -signal.SIGKILL, f"the module was not killed at os.rename: rc={proc.returncode} {err}"
     assert target.read_text() == original, "daemon.json changed although the rename never happened"
     # SIGKILL leaves no chance to remove the temporary file; it must not be mistaken for the
     # configuration (dockerd reads daemon.json only) and the next run must succeed.
@@ -156,7 +157,7 @@ def _docker(*args: str, check: bool = True, timeout: int = 120) -> subprocess.Co
 
 
 def _cap_drop() -> list[str]:
-    """Capabilities missing from this process's bounding set (the ENVIRONMENT.md recipe)."""
+    """Capabilities missing from this process's bounding set (the privileged-equivalent recipe)."""
     names = {24: "SYS_RESOURCE"}
     with open("/proc/self/status", encoding="ascii") as handle:
         bnd = int(next(line for line in handle if line.startswith("CapBnd:")).split()[1], 16)

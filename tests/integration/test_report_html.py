@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from ansible_collections.nested.hosts.plugins.module_utils import _report
 from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.report_cases import (
-    DOCKER_DEFAULT_CAPS,
+    PLAIN,
+    captured,
     chain_records,
-    facts,
 )
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
@@ -123,15 +123,7 @@ def test_report_html_renders_table_in_chromium(chromium: str, tmp_path: Path) ->
             "depth": 2,
             "parent": "nh-node1",
             "method": "plain",
-            "facts": facts(
-                in_container=True,
-                runtime="docker",
-                bounding=DOCKER_DEFAULT_CAPS,
-                can_nest=False,
-                reasons=["CAP_SYS_ADMIN is not in the bounding set."],
-                risks=[],
-                flags=[],
-            ),
+            "facts": captured(PLAIN),
         }
     )
     report = _report.build_report(records)

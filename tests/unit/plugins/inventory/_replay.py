@@ -15,8 +15,9 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.nested.hosts.plugins.module_utils import _chain, _discovery
+from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "inventory"
+INVENTORY = FIXTURES / "inventory"
 
 
 class UnrecordedCall(AssertionError):
@@ -25,7 +26,7 @@ class UnrecordedCall(AssertionError):
 
 class Replay:
     def __init__(self, case: str | Path) -> None:
-        self.root = case if isinstance(case, Path) else FIXTURES / case
+        self.root = case if isinstance(case, Path) else INVENTORY / case
         self.source = yaml.safe_load((self.root / "source.nested.yml").read_text())
         self.first_hops = [_chain.make_first_hop(e) for e in self.source["endpoints"]]
         self.answers: dict[tuple[int, tuple[str, ...], tuple[str, ...]], _discovery.RunResult] = {}

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES
 
 RUNNER = Path(__file__).with_name("_inventory_run.py")
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "inventory"
+INVENTORY = FIXTURES / "inventory"
 FLEET_ENDPOINTS = [
     {"name": "localhost"},
     {"name": "hostb", "docker_host": "unix:///tmp/nhtest-inv-b/docker.sock"},
@@ -119,7 +120,7 @@ CASES = [
     ),
     (
         "ssh-first-hop",
-        {"endpoints": [yaml.safe_load((FIXTURES / "ssh" / "source.nested.yml").read_text())["endpoints"][0]]},
+        {"endpoints": [yaml.safe_load((INVENTORY / "ssh" / "source.nested.yml").read_text())["endpoints"][0]]},
         "ssh",
         {"nested_hosts_depth_0": {"sshhost"}, "nested_hosts_depth_1": {"nhtest-inv-ssh-inner"},
          "nested_hosts_parent_sshhost": {"nhtest-inv-ssh-inner"}},
@@ -195,7 +196,7 @@ def test_host_variables(harness: Harness) -> None:
 
 
 def test_ssh_endpoint_host_variables(harness: Harness) -> None:
-    source = yaml.safe_load((FIXTURES / "ssh" / "source.nested.yml").read_text())
+    source = yaml.safe_load((INVENTORY / "ssh" / "source.nested.yml").read_text())
     loaded = harness.load({"endpoints": source["endpoints"]}, "ssh")
     host = loaded.hosts["sshhost"]
     assert (host["ansible_connection"], host["ansible_host"], host["ansible_port"], host["ansible_user"]) == (

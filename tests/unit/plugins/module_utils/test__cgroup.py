@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible_collections.nested.hosts.plugins.module_utils import _cgroup
+from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures"
 CASES = sorted(
     p.parent.name
     for p in FIXTURES.glob("*/expected.yml")

@@ -10,7 +10,7 @@ import typing as t
 import pytest
 
 from ansible_collections.nested.hosts.plugins.module_utils import _chain, _discovery
-from ansible_collections.nested.hosts.tests.unit.plugins.inventory._replay import FIXTURES, Replay, UnrecordedCall
+from ansible_collections.nested.hosts.tests.unit.plugins.inventory._replay import INVENTORY, Replay, UnrecordedCall
 
 LOCAL = _chain.FirstHop()
 HOSTB = _chain.make_first_hop({"docker_host": "unix:///tmp/nhtest-inv-b/docker.sock"})
@@ -103,7 +103,7 @@ def test_discover_recorded(case: tuple) -> None:
 
 
 def test_stopped_container_is_listed_by_the_daemon_but_not_a_level() -> None:
-    rows = _discovery.parse_ps((FIXTURES / "fleet" / "endpoint-0" / NODE / "ps.jsonl").read_text())
+    rows = _discovery.parse_ps((INVENTORY / "fleet" / "endpoint-0" / NODE / "ps.jsonl").read_text())
     states = {row["Names"]: row["State"] for row in rows}
     assert states == {"nhtest-inv-stopped-1": "exited", DIND: "running"}
     assert [r["ID"] for r in rows if r["Names"] == DIND] == _discovery.running_ids(rows)
@@ -114,7 +114,7 @@ def test_stopped_container_is_listed_by_the_daemon_but_not_a_level() -> None:
 def test_levels_carry_inspect_facts() -> None:
     result, _replay = run("fleet", LOCAL)
     leaf = next(lv for lv in result.levels if lv.chain == (NODE, DIND, LEAF))
-    inspect = json.loads((FIXTURES / "fleet" / "endpoint-0" / NODE / DIND / "inspect.json").read_text())
+    inspect = json.loads((INVENTORY / "fleet" / "endpoint-0" / NODE / DIND / "inspect.json").read_text())
     recorded = next(obj for obj in inspect if obj["Name"] == "/" + LEAF)
     assert leaf.container_id == recorded["Id"] and len(leaf.container_id) == 64
     assert leaf.image == "nested-hosts/base:bookworm"
@@ -163,7 +163,7 @@ def test_selector(selector: _discovery.Selector, labels: dict, keeps: bool) -> N
 
 
 def _recorded_line() -> str:
-    return (FIXTURES / "fleet" / "endpoint-1" / "ps.jsonl").read_text().splitlines()[0]
+    return (INVENTORY / "fleet" / "endpoint-1" / "ps.jsonl").read_text().splitlines()[0]
 
 
 @pytest.mark.parametrize(

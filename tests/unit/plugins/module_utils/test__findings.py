@@ -14,6 +14,7 @@ import pytest
 import yaml
 from ansible_collections.nested.hosts.plugins.module_utils import _findings
 from ansible_collections.nested.hosts.plugins.module_utils._kernel import parse_mountinfo
+from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES
 
 ROUTE_HEADER = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
 ROUTE_ETH0 = ROUTE_HEADER + "eth0\t00000000\t010011AC\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
@@ -198,7 +199,7 @@ def test_gather_inputs_reads_below_the_roots(tmp_path: Path) -> None:
     assert _ids(findings) == ["systemd-cgroup-v1-deprecated", "inotify-limits-low", "mtu-below-default"]
 
 
-DOCKER_VERSIONS = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "docker-version"
+DOCKER_VERSIONS = FIXTURES / "docker-version"
 DOCKER_CASES = yaml.safe_load((DOCKER_VERSIONS / "cases.yml").read_text())
 
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.nested.hosts.plugins.module_utils import _kernel as k
-
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures"
+from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES, TREE_CASES, tree_args
 
 
 @pytest.mark.parametrize(
@@ -338,3 +337,71 @@ def test_read_mount_table_prefers_mountinfo_then_mounts(tmp_path: Path) -> None:
         "1 0 0:1 / / rw - ext4 /dev/vda rw\n",
         None,
     )
+
+
+def test_reader_answers_each_path_once(tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("one\n")
+    os.symlink("cgroup:[4026531835]", tmp_path / "ns")
+    reader = k.Reader()
+    first = reader.text(str(tmp_path), "a")
+    (tmp_path / "a").write_text("two\n")
+    assert reader.text(str(tmp_path), "a") is first and first.text == "one\n"
+    assert reader.text(str(tmp_path / "a")) is first, "the same path however it is split"
+    assert reader.link(str(tmp_path), "ns").text == "cgroup:[4026531835]"
+    missing = reader.text(str(tmp_path), "absent")
+    assert missing.text is None and "absent does not exist" in (missing.warning or "")
+
+
+class _CountingOpen:
+    """Counts what is opened or readlink'd below ``root`` (the module's kernel files, not Python's)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+        import builtins
+        from collections import Counter
+
+        self.root = str(root)
+        self.counts: Counter[str] = Counter()
+        real_open, real_readlink = builtins.open, os.readlink
+
+        def counting_open(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self._count(file)
+            return real_open(file, *args, **kwargs)
+
+        def counting_readlink(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self._count(path)
+            return real_readlink(path, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", counting_open)
+        monkeypatch.setattr(os, "readlink", counting_readlink)
+
+    def _count(self, path: object) -> None:
+        text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else ""
+        if isinstance(text, str) and text.startswith(self.root):
+            self.counts[os.path.normpath(text)] += 1
+
+    def twice(self) -> dict[str, int]:
+        return {path: n for path, n in self.counts.items() if n > 1}
+
+
+READ_ONCE_CASES = [
+    pytest.param("nesting_facts", case, id=f"nesting_facts-{case}") for case in TREE_CASES
+] + [pytest.param(module, "host-debian12-hybrid-vm", id=module) for module in ("cgroup_info", "apparmor_info")]
+
+
+@pytest.mark.parametrize(("module", "case"), READ_ONCE_CASES)
+def test_one_module_run_reads_each_kernel_file_once(
+    run_module, monkeypatch: pytest.MonkeyPatch, module: str, case: str
+) -> None:
+    counter = _CountingOpen(monkeypatch, FIXTURES / case)
+    result = run_module(module, tree_args(case, with_fs_root=module == "nesting_facts"))
+    assert result.get("failed") is not True, result.get("msg")
+    assert counter.counts, "the run read the captured tree"
+    assert counter.twice() == {}
+
+
+def test_sysbox_preflight_reads_each_kernel_file_once(run_module, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = "host-debian12-hybrid-vm"
+    counter = _CountingOpen(monkeypatch, FIXTURES / case)
+    result = run_module("sysbox_preflight", tree_args(case, with_fs_root=True), os_release_path=str(FIXTURES / case / "etc/os-release"))
+    assert result.get("failed") is not True, result.get("msg")
+    assert counter.counts and counter.twice() == {}

@@ -12,13 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible_collections.nested.hosts.plugins.module_utils import _nesting
+from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES, TREE_CASES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures"
-CASES = sorted(
-    p.parent.name
-    for p in FIXTURES.glob("*/expected.yml")
-    if (p.parent / "proc").is_dir() or (p.parent / "sys").is_dir()
-)
+CASES = TREE_CASES
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -489,3 +485,242 @@ def test_findings_are_part_of_the_result() -> None:
     inputs = _nesting.NO_FINDINGS_INPUTS._replace(inotify_instances="128\n")
     result = _nesting.analyze(_inputs(findings_inputs=inputs))
     assert [finding["id"] for finding in result["findings"]] == ["inotify-limits-low"]
+
+
+REASON_IDS = {
+    "cgroup-file-unreadable",
+    "mountinfo-unreadable",
+    "cgroup-not-mounted",
+    "cgroup-read-only",
+    "devices-controller-shared",
+    "cgroup-v1-controller-unavailable",
+    "cgroup-v1-controller-unmounted",
+    "cgroup-v2-controller-not-delegated",
+    "cgroup-v2-root-has-processes",
+    "capabilities-unreadable",
+    "no-cap-sys-admin",
+    "seccomp-filter",
+    "apparmor-confined",
+    "userns-active",
+}
+SYSBOX_MOUNTINFO = (
+    "27 1 254:0 / / rw - ext4 /dev/vda rw\n90 27 0:50 /proc/sys /proc/sys rw - fuse sysboxfs rw,user_id=0\n"
+)
+NO_ADMIN_STATUS = FULL_STATUS.replace("CapEff:\t000001ffffffffff", "CapEff:\t0000000000000000")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fixture_reasons_carry_known_ids(case: str) -> None:
+    base = FIXTURES / case
+    result, _warnings = _nesting.gather(str(base / "proc"), str(base / "sys"), "self", str(base))
+    assert len(result["reason_ids"]) == len(result["reasons"])
+    assert set(result["reason_ids"]) <= REASON_IDS, result["reason_ids"]
+    assert len(result["cgroup"]["reason_ids"]) == len(result["cgroup"]["reasons"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason_ids"),
+    [
+        pytest.param({}, [], id="nests"),
+        pytest.param({"status": None}, ["capabilities-unreadable"], id="caps-unreadable"),
+        pytest.param({"status": NO_ADMIN_STATUS}, ["no-cap-sys-admin"], id="no-sys-admin"),
+        pytest.param(
+            {"status": FULL_STATUS.replace("Seccomp:\t0", "Seccomp:\t2")}, ["seccomp-filter"], id="seccomp-filter"
+        ),
+        pytest.param(
+            {"apparmor_result": {"available": True, "current": {"profile": "docker-default", "mode": "enforce"}}},
+            ["apparmor-confined"],
+            id="apparmor",
+        ),
+        pytest.param(
+            {"cgroup_result": {"cgroup_version": "v2", "reasons": ["ro"], "reason_ids": ["cgroup-read-only"]}},
+            ["cgroup-read-only"],
+            id="cgroup-id-kept",
+        ),
+        pytest.param(
+            {"cgroup_result": {"cgroup_version": "v2", "reasons": ["a reason from an older cgroup_info"]}},
+            ["cgroup"],
+            id="cgroup-reason-without-id",
+        ),
+        pytest.param(
+            {"status": NO_ADMIN_STATUS, "mountinfo": SYSBOX_MOUNTINFO},
+            [],
+            id="sysbox-drops-no-cap-sys-admin-by-id",
+        ),
+    ],
+)
+def test_reason_ids(overrides: dict, reason_ids: list[str]) -> None:
+    result = _nesting.analyze(_inputs(**overrides))
+    assert result["reason_ids"] == reason_ids
+    assert len(result["reasons"]) == len(reason_ids)
+    assert result["can_nest_docker"] is (not reason_ids)
+
+
+# The stages of analyze(): detect -> privilege -> assess_risks / recommendation, one table each.
+DOCKER_CGROUP = "0::/system.slice/docker-0123456789abcdef0123.scope\n"
+USERNS = "         0     100000      65536\n"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "want"),
+    [
+        pytest.param({}, {"runtime": "none", "socket": False, "uid_map": [[0, 0, 4294967295]]}, id="bare-host"),
+        pytest.param({"mountinfo": None, "uid_map": None}, {"runtime": "none", "socket": None, "uid_map": None}, id="unread"),
+        pytest.param(
+            {
+                "cgroup": DOCKER_CGROUP,
+                "mountinfo": "27 1 254:0 / / rw - ext4 /dev/vda rw\n"
+                "30 27 0:5 /run/docker.sock /run/docker.sock rw - tmpfs tmpfs rw\n",
+            },
+            {"runtime": "docker", "socket": True, "uid_map": [[0, 0, 4294967295]]},
+            id="docker-with-socket",
+        ),
+        pytest.param({"uid_map": USERNS}, {"runtime": "unknown", "socket": False, "uid_map": [[0, 100000, 65536]]}, id="userns"),
+    ],
+)
+def test_detect_stage(overrides: dict, want: dict) -> None:
+    detection = _nesting.detect(_inputs(**overrides))
+    assert detection.container["container_runtime"] == want["runtime"]
+    assert detection.container["in_container"] is (want["runtime"] != "none")
+    assert detection.docker_socket is want["socket"]
+    assert detection.uid_map == want["uid_map"]
+
+
+def test_detect_stage_infers_cgroupns_only_inside_a_container() -> None:
+    unknown = {"cgroup_version": "v2", "cgroupns": "unknown", "reasons": []}
+    host = _nesting.detect(_inputs(cgroup_result=unknown))
+    assert host.cgroup is unknown
+    container = _nesting.detect(_inputs(cgroup_result=unknown, init_environ="container=podman\0"))
+    assert container.container["in_container"] is True
+    assert container.cgroup["cgroupns"] == "private" and "cgroupns_evidence" in container.cgroup
+    assert unknown["cgroupns"] == "unknown", "the input result is not changed"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "uid_map", "want"),
+    [
+        pytest.param({}, [[0, 0, 4294967295]], (True, True, "disabled", False, []), id="everything"),
+        pytest.param({}, [[0, 100000, 65536]], (False, False, "disabled", False, []), id="caps-in-userns"),
+        pytest.param(
+            {"status": FULL_STATUS.replace("Seccomp:\t0", "Seccomp:\t2")},
+            None,
+            (False, False, "filter", False, []),
+            id="seccomp-filter",
+        ),
+        pytest.param({"status": None}, None, (None, None, None, False, []), id="status-unread"),
+        pytest.param(
+            {"cap_last_cap": None},
+            None,
+            (True, True, "disabled", False, ["cap_last_cap could not be read"]),
+            id="cap-last-cap-unread",
+        ),
+        pytest.param(
+            {"apparmor_result": {"available": True, "current": {"profile": "docker-default"}}},
+            None,
+            (True, True, "disabled", True, []),
+            id="apparmor-confined",
+        ),
+        pytest.param(
+            {"selinux_enforce": "1\n", "attr_current": "system_u:system_r:container_t:s0:c1,c2\n"},
+            None,
+            (True, True, "disabled", True, []),
+            id="selinux-confined",
+        ),
+    ],
+)
+def test_privilege_stage(overrides: dict, uid_map: list | None, want: tuple) -> None:
+    priv = _nesting.privilege(_inputs(**overrides), uid_map)
+    privileged, equivalent, seccomp, confined, evidence = want
+    assert (priv.privileged, priv.privileged_equivalent, priv.seccomp, priv.confined) == (
+        privileged,
+        equivalent,
+        seccomp,
+        confined,
+    )
+    assert priv.userns_active is (uid_map is not None and uid_map != [[0, 0, 4294967295]])
+    assert len(priv.evidence) == len(evidence)
+    assert all(e in got for e, got in zip(evidence, priv.evidence))
+    if overrides.get("cap_last_cap", "") is None:
+        assert priv.capabilities["missing_from_bounding"] is None and priv.missing == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason_ids", "risk_ids"),
+    [
+        pytest.param({}, [], [], id="bare-host"),
+        pytest.param(
+            {"cgroup": DOCKER_CGROUP, "cgroup_result": {"cgroup_version": "hybrid", "reasons": ["ro"]}},
+            ["cgroup"],
+            ["privileged", "no-lsm", "cgroup-v1-release-agent"],
+            id="privileged-v1-container",
+        ),
+        pytest.param(
+            {
+                "cgroup": DOCKER_CGROUP,
+                "status": "CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nSeccomp:\t2\nNoNewPrivs:\t0\n",
+                "apparmor_result": {"available": True, "current": {"profile": "docker-default"}},
+            },
+            ["no-cap-sys-admin", "seccomp-filter", "apparmor-confined"],
+            [],
+            id="docker-default",
+        ),
+        pytest.param(
+            {"uid_map": USERNS, "status": "CapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nSeccomp:\t0\n"},
+            ["no-cap-sys-admin", "userns-active"],
+            ["no-lsm"],
+            id="userns",
+        ),
+        pytest.param(
+            {
+                "uid_map": USERNS,
+                "status": "CapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nSeccomp:\t0\n",
+                "mountinfo": "27 1 254:0 / / rw - ext4 /dev/vda rw\n40 27 0:50 / /proc/uptime rw - fuse sysboxfs rw\n",
+            },
+            [],
+            ["no-lsm"],
+            id="sysbox-keeps-no-reason",
+        ),
+        pytest.param(
+            {"mountinfo": "27 1 254:0 / / rw - ext4 /dev/vda rw\n30 27 0:5 /d.sock /var/run/docker.sock rw - tmpfs t rw\n"},
+            [],
+            ["docker-socket-mounted"],
+            id="socket-on-host",
+        ),
+    ],
+)
+def test_assess_risks_stage(overrides: dict, reason_ids: list, risk_ids: list) -> None:
+    inputs = _inputs(**overrides)
+    detection = _nesting.detect(inputs)
+    risks = _nesting.assess_risks(detection, _nesting.privilege(inputs, detection.uid_map), inputs.apparmor_result)
+    assert risks.reason_ids == reason_ids
+    assert len(risks.reasons) == len(reason_ids)
+    assert [risk["id"] for risk in risks.risks] == risk_ids
+
+
+@pytest.mark.parametrize(
+    ("overrides", "profile", "first_flag"),
+    [
+        pytest.param({}, "privileged", "--privileged", id="full-bounding-set"),
+        pytest.param(
+            {"status": "CapEff:\t000001fffeffffff\nCapBnd:\t000001fffeffffff\nSeccomp:\t0\n"},
+            "privileged-equivalent",
+            "--cap-add=ALL",
+            id="no-sys-resource",
+        ),
+        pytest.param({"uid_map": USERNS}, "none", None, id="userns"),
+        pytest.param(
+            {"uid_map": USERNS, "mountinfo": "27 1 254:0 / / rw - ext4 /dev/vda rw\n40 27 0:50 / /proc/uptime rw - fuse sysboxfs rw\n"},
+            "privileged",
+            "--privileged",
+            id="userns-under-sysbox",
+        ),
+    ],
+)
+def test_recommendation_stage(overrides: dict, profile: str, first_flag: str | None) -> None:
+    inputs = _inputs(**overrides)
+    detection = _nesting.detect(inputs)
+    advice = _nesting.recommendation(detection, _nesting.privilege(inputs, detection.uid_map))
+    assert advice.profile == profile
+    assert (advice.run_flags[0] if advice.run_flags else None) == first_flag
+    assert bool(advice.container_options) is (profile != "none")
+    assert advice.notes

@@ -4,18 +4,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from ansible_collections.nested.hosts.plugins.module_utils import _nesting, _options
-
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures"
-
-
-def _facts(case: str) -> dict:
-    base = FIXTURES / case
-    result, _warnings = _nesting.gather(str(base / "proc"), str(base / "sys"), "self", str(base))
-    return result
+from ansible_collections.nested.hosts.plugins.module_utils import _options
+from ansible_collections.nested.hosts.tests.unit.helpers import captured as _facts
 
 
 def test_only_docker_container_keys_leave() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import collections
 import copy
 import json
 import re
@@ -14,19 +15,34 @@ import jsonschema
 import pytest
 from ansible_collections.nested.hosts.plugins.module_utils import _report
 from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.report_cases import (
-    DOCKER_DEFAULT_CAPS,
+    HOST,
+    PLAIN,
+    captured,
     chain_records,
-    facts,
 )
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[4] / "docs" / "report.schema.json").read_text())
+
+
+def _unreached_records(unreachable: dict[str, Any], error: str | None = None) -> list[dict[str, Any]]:
+    """A reached host with three children: no facts, a failed nesting_facts, an unreachable result."""
+    last: dict[str, Any] = {"host": "unreach", "depth": 1, "parent": "h", "facts": unreachable}
+    if error is not None:
+        last["error"] = error
+    return [
+        {"host": "h", "depth": 0, "facts": captured(HOST)},
+        {"host": "gone", "depth": 1, "parent": "h", "facts": None, "error": "host unreachable"},
+        {"host": "broke", "depth": 1, "parent": "h", "facts": {"failed": True, "msg": "proc_root /x does not exist"}},
+        last,
+    ]
+
 
 # ----------------------------------------------------------------------------- good input
 # id, records, expected host order, expected cells per host (subset), expected summary (subset)
 GOOD_CASES: list[Any] = [
     (
         "this-host",
-        [{"host": "localhost", "depth": 0, "facts": facts()}],
+        [{"host": "localhost", "depth": 0, "facts": captured(HOST)}],
         ["localhost"],
         {
             "localhost": {
@@ -37,7 +53,7 @@ GOOD_CASES: list[Any] = [
                 "apparmor_profile": "not available",
                 "capabilities_short": "SYS_RESOURCE",
                 "can_nest": "yes",
-                "risks": "cgroup-v1-release-agent,no-lsm",
+                "risks": "-",
             }
         },
         {
@@ -46,7 +62,7 @@ GOOD_CASES: list[Any] = [
             "all_can_nest": True,
             "cannot_nest": [],
             "unreached": [],
-            "risk_counts": {"high": 1, "medium": 1},
+            "risk_counts": {},
         },
     ),
     (
@@ -58,7 +74,7 @@ GOOD_CASES: list[Any] = [
             "nh-node1": {
                 "runtime": "docker/node",
                 "depth": "1",
-                "risks": "privileged,cgroup-v1-release-agent",
+                "risks": "privileged,no-lsm,cgroup-v1-release-agent",
             },
             "nh-dind": {"runtime": "docker/dind", "depth": "2"},
             "nh-c3": {"runtime": "docker", "depth": "3", "can_nest": "yes"},
@@ -67,37 +83,21 @@ GOOD_CASES: list[Any] = [
             "levels": 4,
             "max_depth": 3,
             "all_can_nest": True,
-            "risk_counts": {"high": 7, "medium": 1},
+            "risk_counts": {"high": 6, "medium": 3},
         },
     ),
     (
         "default-docker-container-cannot-nest",
         [
-            {"host": "h", "depth": 0, "facts": facts()},
-            {
-                "host": "plain",
-                "depth": "1",
-                "parent": "h",
-                "facts": facts(
-                    in_container=True,
-                    runtime="docker",
-                    bounding=DOCKER_DEFAULT_CAPS,
-                    can_nest=False,
-                    reasons=[
-                        "CAP_SYS_ADMIN is not in the bounding set.",
-                        "/sys/fs/cgroup is mounted read-only.",
-                    ],
-                    risks=[],
-                    flags=[],
-                ),
-            },
+            {"host": "h", "depth": 0, "facts": captured(HOST)},
+            {"host": "plain", "depth": "1", "parent": "h", "facts": captured(PLAIN)},
         ],
         ["h", "plain"],
         {
             "plain": {
                 "can_nest": "NO",
                 "capabilities_short": "27: AUDIT_CONTROL,AUDIT_READ,...",
-                "risks": "-",
+                "risks": "no-lsm",
             }
         },
         {"all_can_nest": False, "cannot_nest": ["plain"], "max_depth": 1},
@@ -105,68 +105,32 @@ GOOD_CASES: list[Any] = [
     (
         "v2-private-cgroupns-apparmor-confined",
         [
-            {
-                "host": "ubuntu",
-                "depth": 0,
-                "facts": facts(
-                    cgroup_version="v2",
-                    devices_own=None,
-                    cgroupns="private",
-                    apparmor_available=True,
-                    profile="docker-default",
-                    mode="enforce",
-                    risks=[],
-                ),
-            }
+            {"host": "v2", "depth": 0, "facts": captured("cgroup-v2-host")},
+            {"host": "private", "depth": 0, "facts": captured("docker-cgroupns-private")},
+            {"host": "confined", "depth": 0, "facts": captured("apparmor-docker-default-container")},
         ],
-        ["ubuntu"],
+        ["confined", "private", "v2"],
         {
-            "ubuntu": {
-                "cgroup_version": "v2",
-                "devices_hierarchy": "n/a (v2)",
-                "cgroupns": "private",
-                "apparmor_profile": "docker-default (enforce)",
-                "risks": "-",
-            }
+            "v2": {"cgroup_version": "v2", "devices_hierarchy": "n/a (v2)", "risks": "-"},
+            "private": {"cgroup_version": "v1", "cgroupns": "private"},
+            "confined": {"apparmor_profile": "docker-default (enforce)"},
         },
-        {"risk_counts": {}},
+        {"risk_counts": {"medium": 1}},
     ),
     (
         "effective-short-of-bounding",
-        [{"host": "user", "depth": 0, "facts": facts(effective=[])}],
+        # a non-root process on the dev VM: the same bounding set, nothing effective
+        [{"host": "user", "depth": 0, "facts": {**captured(HOST), "capabilities": {**captured(HOST)["capabilities"], "effective": []}}}],
         ["user"],
         {"user": {"capabilities_short": "SYS_RESOURCE (+40 not effective)"}},
         {},
     ),
     (
         "unreached-level-and-failed-result",
-        [
-            {"host": "h", "depth": 0, "facts": facts()},
-            {
-                "host": "gone",
-                "depth": 1,
-                "parent": "h",
-                "facts": None,
-                "error": "host unreachable",
-            },
-            {
-                "host": "broke",
-                "depth": 1,
-                "parent": "h",
-                "facts": {"failed": True, "msg": "proc_root /x does not exist"},
-            },
-            {
-                "host": "unreach",
-                "depth": 1,
-                "parent": "h",
-                "facts": {
-                    "unreachable": True,
-                    "changed": False,
-                    "msg": "Failed to create temporary directory",
-                },
-                "error": "generic text the registered result overrides",
-            },
-        ],
+        _unreached_records(
+            {"unreachable": True, "changed": False, "msg": "Failed to create temporary directory"},
+            error="generic text the registered result overrides",
+        ),
         ["h", "broke", "gone", "unreach"],
         {
             "gone": {
@@ -187,9 +151,9 @@ GOOD_CASES: list[Any] = [
     (
         "orphan-parent-and-cycle-keep-every-level",
         [
-            {"host": "b", "depth": 1, "parent": "a", "facts": facts()},
-            {"host": "a", "depth": 1, "parent": "b", "facts": facts()},
-            {"host": "orphan", "depth": 2, "parent": "not-in-report", "facts": facts()},
+            {"host": "b", "depth": 1, "parent": "a", "facts": captured(HOST)},
+            {"host": "a", "depth": 1, "parent": "b", "facts": captured(HOST)},
+            {"host": "orphan", "depth": 2, "parent": "not-in-report", "facts": captured(HOST)},
         ],
         ["orphan", "a", "b"],  # roots first, then levels whose parents form a cycle
         {"orphan": {"depth": "2"}},
@@ -220,29 +184,7 @@ def test_report_rows_cells_summary(case_id: str, records: list, order: list, cel
 
 
 def test_unreached_levels_say_why() -> None:
-    records = [
-        {"host": "h", "depth": 0, "facts": facts()},
-        {
-            "host": "gone",
-            "depth": 1,
-            "parent": "h",
-            "facts": None,
-            "error": "host unreachable",
-        },
-        {
-            "host": "broke",
-            "depth": 1,
-            "parent": "h",
-            "facts": {"failed": True, "msg": "proc_root /x does not exist"},
-        },
-        {
-            "host": "unreach",
-            "depth": 1,
-            "parent": "h",
-            "facts": {"unreachable": True, "msg": "Failed to connect"},
-        },
-    ]
-    report = _report.build_report(records)
+    report = _report.build_report(_unreached_records({"unreachable": True, "msg": "Failed to connect"}))
     errors = {r["host"]: r["error"] for r in report["rows"]}
     assert errors == {
         "h": None,
@@ -269,20 +211,16 @@ def test_bookkeeping_keys_are_not_facts() -> None:
 
 def test_table_aligns_columns_and_explains_failures() -> None:
     records = [
-        {"host": "h", "depth": 0, "facts": facts()},
-        {
-            "host": "plain",
-            "depth": 1,
-            "parent": "h",
-            "facts": facts(can_nest=False, reasons=["CAP_SYS_ADMIN is not in the bounding set."]),
-        },
+        {"host": "h", "depth": 0, "facts": captured(HOST)},
+        {"host": "plain", "depth": 1, "parent": "h", "facts": captured(PLAIN)},
     ]
     table = _report.build_report(records)["table"]
+    first_reason = captured(PLAIN)["reasons"][0]
     header, rule, first, second = table.splitlines()[:4]
     assert header.index("depth") == first.index("0") and rule.startswith("----")
     assert second.startswith("  plain")  # nested levels are indented under their parent
     assert "all levels can nest Docker: NO" in table
-    assert "plain cannot nest Docker:\n  - CAP_SYS_ADMIN is not in the bounding set." in table
+    assert f"plain cannot nest Docker:\n  - {first_reason}" in table
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -397,8 +335,11 @@ def test_findings_flow_into_rows_summary_table_and_html() -> None:
     report = _report.build_report(records)
     row = next(r for r in report["rows"] if r["host"] == records[0]["host"])
     assert row["findings"] == [finding]
-    assert all(r["findings"] == [] for r in report["rows"] if r is not row)
-    assert report["summary"]["finding_counts"] == {"medium": 1}
+    facts = {r["host"]: r["facts"] for r in records}
+    assert all(r["findings"] == facts[r["host"]]["findings"] for r in report["rows"] if r is not row)
+    counts = collections.Counter(f["severity"] for r in records[1:] for f in r["facts"]["findings"])
+    counts["medium"] += 1
+    assert report["summary"]["finding_counts"] == dict(counts)
     assert f"{row['host']} findings:\n  - medium mtu-below-default: MTU <1400>. Fix: Set mtu." in report["table"]
     assert "<code>mtu-below-default</code>: MTU &lt;1400&gt;. <b>Fix:</b> Set mtu.</li>" in report["html"]
 

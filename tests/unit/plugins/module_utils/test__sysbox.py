@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 import yaml
 from ansible_collections.nested.hosts.plugins.module_utils import _sysbox as sysbox
+from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "sysbox"
-CASES: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "cases.yml").read_text())
+SYSBOX = FIXTURES / "sysbox"
+CASES: list[dict[str, Any]] = yaml.safe_load((SYSBOX / "cases.yml").read_text())
 
 
 def _text(kind: str, name: str | None) -> str | None:
-    return None if name is None else (FIXTURES / kind / name).read_text()
+    return None if name is None else (SYSBOX / kind / name).read_text()
 
 
 def _inputs(case: dict[str, Any]) -> sysbox.PreflightInputs:

@@ -1,6 +1,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Run a real module with ``ansible localhost -m`` and return its JSON result (shared by the module tests)."""
+"""Run a real module with ``ansible localhost -m`` and return its JSON result.
+
+The unit tests run modules in-process (the ``run_module`` fixture of tests/unit/conftest.py); this is for
+the few tests that run a module as a user does, through ``ansible`` (one unit test, the integration tests).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures"
 
 
 def ansible_bin() -> str:
@@ -50,11 +52,3 @@ def run_module(
             f"no JSON from {argv}: rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         ) from exc
     return document["plays"][0]["tasks"][0]["hosts"]["localhost"]
-
-
-def tree_args(case: str, with_fs_root: bool = False) -> dict[str, str]:
-    base = FIXTURES / case
-    args = {"proc_root": str(base / "proc"), "sys_root": str(base / "sys")}
-    if with_fs_root:
-        args["fs_root"] = str(base)
-    return args

@@ -1,12 +1,12 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Run nested.hosts.apparmor_info for real (ansible localhost -m)."""
+"""Run nested.hosts.apparmor_info on a captured tree and on trees in the securityfs formats."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from _run_module import run_module, tree_args
+from ansible_collections.nested.hosts.tests.unit.helpers import tree_args
 
 
 def _apparmor_tree(tmp_path: Path) -> dict[str, str]:
@@ -22,12 +22,12 @@ def _apparmor_tree(tmp_path: Path) -> dict[str, str]:
     return {"proc_root": str(tmp_path / "proc"), "sys_root": str(tmp_path / "sys")}
 
 
-def test_not_available_on_captured_host() -> None:
+def test_not_available_on_captured_host(run_module) -> None:
     result = run_module("apparmor_info", tree_args("host-debian12-hybrid-vm"))
     assert result["available"] is False and result["profiles"] == {}
 
 
-def test_expect_profile_passes_and_fails(tmp_path: Path) -> None:
+def test_expect_profile_passes_and_fails(run_module, tmp_path: Path) -> None:
     args = _apparmor_tree(tmp_path)
     ok = run_module(
         "apparmor_info",
@@ -47,6 +47,6 @@ def test_expect_profile_passes_and_fails(tmp_path: Path) -> None:
     assert absent["failed"] is True and "is not loaded" in absent["msg"]
 
 
-def test_expect_mode_requires_expect_profile() -> None:
+def test_expect_mode_requires_expect_profile(run_module) -> None:
     result = run_module("apparmor_info", {"expect_mode": "enforce"})
     assert result["failed"] is True and "expect_profile" in result["msg"]

@@ -1,14 +1,13 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Run nested.hosts.nesting_facts for real (ansible localhost -m) on captured trees and on this machine."""
+"""Run nested.hosts.nesting_facts on captured trees and on this machine."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-import yaml
-from _run_module import FIXTURES, run_module, tree_args
+from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES, expected, tree_args
 
 
 @pytest.mark.parametrize(
@@ -20,8 +19,8 @@ from _run_module import FIXTURES, run_module, tree_args
         "userns-unshare",
     ],
 )
-def test_on_captured_tree(case: str) -> None:
-    expected = yaml.safe_load((FIXTURES / case / "expected.yml").read_text())["nesting"]
+def test_on_captured_tree(run_module, case: str) -> None:
+    want = expected(case)["nesting"]
     result = run_module("nesting_facts", tree_args(case, with_fs_root=True))
     assert result.get("failed") is not True, result.get("msg")
     assert result["changed"] is False
@@ -33,22 +32,11 @@ def test_on_captured_tree(case: str) -> None:
         "recommended_container_options",
         "can_nest_docker",
     ):
-        assert result[key] == expected[key], key
-    assert (
-        result["capabilities"]["missing_from_bounding"]
-        == expected["missing_from_bounding"]
-    )
+        assert result[key] == want[key], key
+    assert result["capabilities"]["missing_from_bounding"] == want["missing_from_bounding"]
 
 
-def test_check_mode_gives_the_same_answer() -> None:
-    args = tree_args("systemd-node", with_fs_root=True)
-    assert (
-        run_module("nesting_facts", args, check=True)["recommended_run_flags"]
-        == run_module("nesting_facts", args)["recommended_run_flags"]
-    )
-
-
-def test_missing_file_warns(tmp_path) -> None:
+def test_missing_file_warns(run_module, tmp_path) -> None:
     (tmp_path / "proc").mkdir()
     result = run_module(
         "nesting_facts",
@@ -73,7 +61,7 @@ def test_missing_file_warns(tmp_path) -> None:
         ({"docker_version": "command not found"}, ["docker_version", "docker version"]),
     ],
 )
-def test_bad_input_fails_naming_the_parameter(args: dict, names: list[str]) -> None:
+def test_bad_input_fails_naming_the_parameter(run_module, args: dict, names: list[str]) -> None:
     result = run_module("nesting_facts", args)
     assert result["failed"] is True
     for name in names:
@@ -83,7 +71,7 @@ def test_bad_input_fails_naming_the_parameter(args: dict, names: list[str]) -> N
 @pytest.mark.skipif(
     not os.path.isfile("/proc/self/status"), reason="needs a Linux /proc"
 )
-def test_live_machine_runs() -> None:
+def test_live_machine_runs(run_module) -> None:
     result = run_module("nesting_facts")
     assert result.get("failed") is not True, result.get("msg")
     assert result["profile"] in ("privileged", "privileged-equivalent", "none")
@@ -97,17 +85,16 @@ def test_live_machine_runs() -> None:
         ("systemd257-node-cgroup-v1", ["systemd-cgroup-v1-deprecated", "storage-overlay-on-overlay"]),
     ],
 )
-def test_findings_on_captured_trees(case: str, finding_ids: list[str]) -> None:
+def test_findings_on_captured_trees(run_module, case: str, finding_ids: list[str]) -> None:
     """A tree with only its sys/ part is read, not refused; findings come with their fix."""
     result = run_module("nesting_facts", tree_args(case, with_fs_root=True))
     assert result.get("failed") is not True, result.get("msg")
     assert [finding["id"] for finding in result["findings"]] == finding_ids
     assert all(finding["fix"] for finding in result["findings"])
-    expected = yaml.safe_load((FIXTURES / case / "expected.yml").read_text())["nesting"]
-    assert result["container_runtime"] == expected["container_runtime"]
+    assert result["container_runtime"] == expected(case)["nesting"]["container_runtime"]
 
 
-def test_docker_version_option_gives_versions_and_the_finding() -> None:
+def test_docker_version_option_gives_versions_and_the_finding(run_module) -> None:
     text = (FIXTURES / "docker-version" / "kitconcept-9-client-1.41.txt").read_text()
     result = run_module("nesting_facts", {**tree_args("host-debian12-hybrid-vm", with_fs_root=True), "docker_version": text})
     assert result.get("failed") is not True, result.get("msg")

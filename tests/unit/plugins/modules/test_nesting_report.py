@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
-from ansible.module_utils.testing import patch_module_args
-from ansible_collections.nested.hosts.plugins.modules import (
-    nesting_report as module_under_test,
-)
+from _run_module import run_module as run_through_ansible
 from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.report_cases import (
     chain_records,
 )
@@ -24,21 +17,12 @@ from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.report_cas
 SCHEMA = json.loads((Path(__file__).resolve().parents[4] / "docs" / "report.schema.json").read_text())
 
 
-def run_module(capsys: pytest.CaptureFixture[str], check_mode: bool = False, **args: Any) -> dict:
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    with patch_module_args(args), pytest.raises(SystemExit):
-        module_under_test.main()
-    return json.loads(capsys.readouterr().out)
-
-
-def test_writes_both_files_then_reports_no_change(capsys, tmp_path: Path) -> None:
+def test_writes_both_files_then_reports_no_change(run_module, tmp_path: Path) -> None:
     paths = {
         "json_path": str(tmp_path / "report.json"),
         "html_path": str(tmp_path / "report.html"),
     }
-    first = run_module(capsys, records=chain_records(), **paths)
+    first = run_module("nesting_report", records=chain_records(), **paths)
     assert first["changed"] is True
     assert first["files"] == {
         "json": {"path": paths["json_path"], "changed": True},
@@ -65,26 +49,26 @@ def test_writes_both_files_then_reports_no_change(capsys, tmp_path: Path) -> Non
     assert first["table"].splitlines()[0].startswith("host")
     assert oct(os.stat(paths["json_path"]).st_mode & 0o777) == "0o644"
 
-    second = run_module(capsys, records=chain_records(), **paths)
+    second = run_module("nesting_report", records=chain_records(), **paths)
     assert second["changed"] is False
     assert second["table"] == first["table"]
 
 
-def test_changed_when_facts_change(capsys, tmp_path: Path) -> None:
+def test_changed_when_facts_change(run_module, tmp_path: Path) -> None:
     path = str(tmp_path / "report.json")
-    run_module(capsys, records=chain_records(), json_path=path)
+    run_module("nesting_report", records=chain_records(), json_path=path)
     records = chain_records()
     records[0]["facts"]["can_nest_docker"] = False
     records[0]["facts"]["reasons"] = ["/sys/fs/cgroup is mounted read-only."]
-    result = run_module(capsys, records=records, json_path=path)
+    result = run_module("nesting_report", records=records, json_path=path)
     assert result["changed"] is True
     assert result["summary"]["cannot_nest"] == ["nh-c3"]
     assert json.loads(Path(path).read_text())["summary"]["all_can_nest"] is False
 
 
-def test_check_mode_writes_nothing(capsys, tmp_path: Path) -> None:
+def test_check_mode_writes_nothing(run_module, tmp_path: Path) -> None:
     path = tmp_path / "report.html"
-    result = run_module(capsys, check_mode=True, records=chain_records(), html_path=str(path))
+    result = run_module("nesting_report", check_mode=True, records=chain_records(), html_path=str(path))
     assert result["changed"] is True
     assert result["files"]["html"]["changed"] is True
     assert not path.exists()
@@ -92,15 +76,15 @@ def test_check_mode_writes_nothing(capsys, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_check_mode_tolerates_a_directory_not_created_yet(capsys, tmp_path: Path) -> None:
+def test_check_mode_tolerates_a_directory_not_created_yet(run_module, tmp_path: Path) -> None:
     path = tmp_path / "later" / "report.json"
-    result = run_module(capsys, check_mode=True, records=chain_records(), json_path=str(path))
+    result = run_module("nesting_report", check_mode=True, records=chain_records(), json_path=str(path))
     assert result["changed"] is True and result["files"]["json"]["changed"] is True
     assert not (tmp_path / "later").exists()
 
 
-def test_no_paths_only_returns_table(capsys) -> None:
-    result = run_module(capsys, records=chain_records())
+def test_no_paths_only_returns_table(run_module) -> None:
+    result = run_module("nesting_report", records=chain_records())
     assert result["changed"] is False and result["files"] == {}
     assert "max depth reached: 3" in result["table"]
 
@@ -123,10 +107,10 @@ def test_no_paths_only_returns_table(capsys) -> None:
         "html-path-is-dir",
     ],
 )
-def test_bad_input_fails_and_writes_nothing(capsys, tmp_path: Path, args: dict, message: str) -> None:
+def test_bad_input_fails_and_writes_nothing(run_module, tmp_path: Path, args: dict, message: str) -> None:
     full = {"records": chain_records(), "json_path": str(tmp_path / "ok.json")}
     full.update({k: v.replace("{tmp}", str(tmp_path)) if isinstance(v, str) else v for k, v in args.items()})
-    result = run_module(capsys, **full)
+    result = run_module("nesting_report", **full)
     assert result["failed"] is True
     assert message.replace("{tmp}", str(tmp_path)) in result["msg"]
     assert not (tmp_path / "ok.json").exists()
@@ -134,33 +118,8 @@ def test_bad_input_fails_and_writes_nothing(capsys, tmp_path: Path, args: dict, 
 
 def test_real_module_through_ansible(tmp_path: Path) -> None:
     """The module as a user runs it: ansible ad hoc on localhost, arguments as JSON."""
-    ansible = Path(sys.executable).with_name("ansible")
-    if not ansible.exists() and shutil.which("ansible") is None:
-        pytest.skip("the ansible command is not installed next to this Python or on PATH")
     args = {"records": chain_records(), "json_path": str(tmp_path / "report.json")}
-    env = dict(
-        os.environ,
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="json",
-    )
-    proc = subprocess.run(
-        [
-            str(ansible) if ansible.exists() else "ansible",
-            "localhost",
-            "-m",
-            "nested.hosts.nesting_report",
-            "-a",
-            json.dumps(args),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    result = run_through_ansible("nesting_report", args)
     assert result["changed"] is True
     assert result["summary"]["max_depth"] == 3
     jsonschema.validate(json.loads((tmp_path / "report.json").read_text()), SCHEMA)

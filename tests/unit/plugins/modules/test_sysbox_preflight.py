@@ -3,32 +3,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
-from _run_module import run_module as run_module_process
-from ansible_collections.nested.hosts.plugins.modules import (
-    sysbox_preflight as module_under_test,
-)
+from ansible_collections.nested.hosts.tests.unit.helpers import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "sysbox"
-
-
-def run_module(capsys: pytest.CaptureFixture[str], **args: Any) -> dict:
-    with patch_module_args(args), pytest.raises(SystemExit):
-        module_under_test.main()
-    return json.loads(capsys.readouterr().out)
+SYSBOX = FIXTURES / "sysbox"
 
 
 def make_tree(tmp_path: Path, pid1: str, mountinfo: str, route: str, os_release: str) -> dict[str, str]:
     proc = tmp_path / "proc"
     for rel, text in {
         "1/comm": pid1 + "\n",
-        "self/mountinfo": (FIXTURES / "mountinfo" / mountinfo).read_text(),
-        "net/route": (FIXTURES / "route" / route).read_text(),
+        "self/mountinfo": (SYSBOX / "mountinfo" / mountinfo).read_text(),
+        "net/route": (SYSBOX / "route" / route).read_text(),
         "sys/kernel/osrelease": "6.1.0-26-amd64\n",
         "sys/user/max_user_namespaces": "63445\n",
     }.items():
@@ -41,13 +30,13 @@ def make_tree(tmp_path: Path, pid1: str, mountinfo: str, route: str, os_release:
         "proc_root": str(proc),
         "sys_root": str(tmp_path / "sys"),
         "fs_root": str(tmp_path / "root"),
-        "os_release_path": str(FIXTURES / "os-release" / os_release),
+        "os_release_path": str(SYSBOX / "os-release" / os_release),
         "architecture": "x86_64",
     }
 
 
-def test_systemd_node_with_volumes_passes(capsys, tmp_path: Path) -> None:
-    result = run_module(capsys, **make_tree(tmp_path, "systemd", "docker-container-volumes", "vm-host", "debian-12"))
+def test_systemd_node_with_volumes_passes(run_module, tmp_path: Path) -> None:
+    result = run_module("sysbox_preflight", **make_tree(tmp_path, "systemd", "docker-container-volumes", "vm-host", "debian-12"))
     assert result["changed"] is False
     assert result["ok"] is True
     assert result["failed_checks"] == []
@@ -59,8 +48,8 @@ def test_systemd_node_with_volumes_passes(capsys, tmp_path: Path) -> None:
     assert [c["id"] for c in result["checks"]][:4] == ["distro", "kernel", "arch", "pid1_systemd"]
 
 
-def test_vm_host_fails_on_pid1_and_suggests_free_pool(capsys, tmp_path: Path) -> None:
-    result = run_module(capsys, **make_tree(tmp_path, "process_api", "vm-host", "vm-host-172.20-172.25-taken", "debian-12"), pool_size=26)
+def test_vm_host_fails_on_pid1_and_suggests_free_pool(run_module, tmp_path: Path) -> None:
+    result = run_module("sysbox_preflight", **make_tree(tmp_path, "process_api", "vm-host", "vm-host-172.20-172.25-taken", "debian-12"), pool_size=26)
     assert result["ok"] is False
     assert result["failed_checks"] == ["pid1_systemd"]
     failed = next(c for c in result["checks"] if c["id"] == "pid1_systemd")
@@ -68,8 +57,8 @@ def test_vm_host_fails_on_pid1_and_suggests_free_pool(capsys, tmp_path: Path) ->
     assert result["default_address_pools"] == [{"base": "172.26.0.0/16", "size": 26}]
 
 
-def test_container_overlay_root_fails_filesystems(capsys, tmp_path: Path) -> None:
-    result = run_module(capsys, **make_tree(tmp_path, "systemd", "docker-container-overlay", "vm-host", "ubuntu-22.04"))
+def test_container_overlay_root_fails_filesystems(run_module, tmp_path: Path) -> None:
+    result = run_module("sysbox_preflight", **make_tree(tmp_path, "systemd", "docker-container-overlay", "vm-host", "ubuntu-22.04"))
     assert result["failed_checks"] == ["fs_var_lib_docker", "fs_var_lib_sysbox"]
 
 
@@ -82,18 +71,15 @@ def test_container_overlay_root_fails_filesystems(capsys, tmp_path: Path) -> Non
         ({"pool_size": 8}, "pool_size=8 is outside 16..30"),
     ],
 )
-def test_bad_input_fails_with_one_clear_message(capsys, args: dict[str, Any], message: str) -> None:
-    result = run_module(capsys, **args)
+def test_bad_input_fails_with_one_clear_message(run_module, args: dict[str, Any], message: str) -> None:
+    result = run_module("sysbox_preflight", **args)
     assert result["failed"] is True
     assert message in result["msg"]
 
 
-def test_missing_os_release_warns_and_fails_distro(tmp_path: Path) -> None:
-    # Out of process: in-process runs lose module warnings once another test has loaded the controller.
+def test_missing_os_release_warns_and_fails_distro(run_module, tmp_path: Path) -> None:
     args = make_tree(tmp_path, "systemd", "docker-container-volumes", "vm-host", "debian-12")
     args["os_release_path"] = str(tmp_path / "absent-os-release")
-    result = run_module_process("sysbox_preflight", args)
+    result = run_module("sysbox_preflight", args)
     assert "distro" in result["failed_checks"]
-    # Warnings come as plain strings or as WarningSummary records, whose layout depends on the core version.
-    texts = [w if isinstance(w, str) else json.dumps(w) for w in result["warnings"]]
-    assert any("absent-os-release does not exist" in text for text in texts)
+    assert any("absent-os-release does not exist" in text for text in result["warnings"])
