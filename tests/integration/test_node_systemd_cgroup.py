@@ -24,8 +24,8 @@ import snapshot
 
 NODE_IMAGE = "nested-hosts/node:bookworm"
 STANDIN_IMAGE = "nhtest-standin/node-systemd258:standin"
-TRIXIE_BASE = "nested-hosts/base:trixie"
 TRIXIE_NODE = "nested-hosts/node:trixie"
+TRIXIE_IMAGES = Path(__file__).resolve().parents[2] / "molecule" / "shared" / "ensure_trixie_images.yml"
 
 pytestmark = pytest.mark.usefixtures("converged_images")
 
@@ -67,12 +67,8 @@ def test_systemd_258_refused_on_cgroup_v1_before_anything_starts(work: Path) -> 
 
 
 def test_systemd_257_node_boots_tainted_with_a_warning(work: Path) -> None:
-    build = snapshot.write_play(work / "trixie-images.yml", [
-        snapshot.include_role("base_image", {"base_image_source": "debootstrap", "base_image_suite": "trixie",
-                                "base_image_tag": "trixie"}),
-        snapshot.include_role("node_image", {"node_image_base": TRIXIE_BASE, "node_image_tag": "trixie"}),
-    ])
-    rc, out, err = snapshot.run_playbook(build, timeout=1500)
+    # The same playbook the modern_node scenario builds its trixie images with.
+    rc, out, err = snapshot.run_playbook(str(TRIXIE_IMAGES), timeout=1500)
     assert rc == 0, f"building the trixie images failed: {snapshot.failures(out) or err[-2000:]}"
     node = {"node_names": ["nhtest-sdv1-257"]}
     up = snapshot.write_play(work / "trixie-node.yml", [snapshot.include_role("node", {**node, "node_image": TRIXIE_NODE})])
