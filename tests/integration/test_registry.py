@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""nested.hosts.registry end to end: the registry on this host, a dind level and a dind inside
-it using it as their registry mirror; the base image pulled at depth 2 through the mirror (one
-hop), TLS with the collection's CA required, idempotence, check mode, and registry_state=absent
-leaving nothing behind. Objects are named nhreg-*."""
+"""nested.hosts.registry end to end: the registry on this host, a systemd node and a dind container
+inside it, both using it as their registry mirror; the base image pulled at depth 1 and at depth 2
+through the mirror (one hop each), TLS with the collection's CA required, idempotence, check mode,
+and registry_state=absent leaving nothing behind. Objects are named nhreg-*."""
 from __future__ import annotations
 
 import json
@@ -17,7 +17,7 @@ import pytest
 
 FILES = Path(__file__).parent / "files"
 IMAGE = "nested-hosts/base:bookworm"
-L1, L2 = "nhreg-l1", "nhreg-l2"
+L1, L2 = "nhreg-node", "nhreg-l2"
 LEFTOVERS = ["/var/lib/nested-hosts-registry", "/etc/docker/registry/nested-hosts", "/run/nested-hosts-registry.pid",
              "/var/log/nested-hosts-registry.log", "/etc/docker/registry/config.yml"]
 
@@ -45,16 +45,19 @@ def _at_depth2(*argv: str) -> subprocess.CompletedProcess[str]:
                           timeout=300, check=False)
 
 
+def _at_depth1(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", "exec", L1, *argv], capture_output=True, text=True, timeout=300, check=False)
+
+
 def _endpoint() -> str:
     config = Path("/etc/docker/registry/config.yml").read_text(encoding="utf-8")
     return next(line.split("addr:", 1)[1].strip() for line in config.splitlines() if "addr:" in line)
 
 
 @pytest.fixture(scope="module")
-def chain() -> Any:
-    if shutil.which("docker") is None or subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True,
-                                                        check=False).returncode != 0:
-        pytest.skip(f"needs dockerd and {IMAGE} (molecule/shared/ensure_base_image.yml)")
+def chain(converged_images: Any) -> Any:
+    if shutil.which("docker") is None:
+        pytest.skip("needs dockerd")
     certs_d_before = os.path.exists("/etc/docker/certs.d")
     rc, out, err = _play("registry_chain.yml")
     try:
@@ -72,10 +75,23 @@ def chain() -> Any:
         assert subprocess.run(["pgrep", "-x", "docker-registry"], capture_output=True, check=False).returncode != 0
 
 
+# An image that came by `docker pull` has a repository digest; one that came by `docker load` has none.
+def _pulled(run: Any) -> bool:
+    inspect = run("docker", "image", "inspect", "--format", "{{json .RepoDigests}}", IMAGE)
+    assert inspect.returncode == 0, inspect.stderr
+    return json.loads(inspect.stdout) != []
+
+
+def test_node_uses_the_mirror_and_pulled_the_image(chain: Any) -> None:
+    info = _at_depth1("docker", "info", "--format", "{{json .RegistryConfig.Mirrors}}")
+    assert f"https://{_endpoint()}/" in json.loads(info.stdout)
+    assert _pulled(_at_depth1)
+
+
 def test_depth2_has_the_image_pulled_through_the_mirror(chain: Any) -> None:
-    assert _at_depth2("docker", "image", "inspect", IMAGE).returncode == 0
     info = _at_depth2("docker", "info", "--format", "{{json .RegistryConfig.Mirrors}}")
-    assert _endpoint() in info.stdout
+    assert f"https://{_endpoint()}/" in json.loads(info.stdout)
+    assert _pulled(_at_depth2)
 
 
 def test_second_run_changes_nothing(chain: Any) -> None:
