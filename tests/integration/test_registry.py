@@ -22,10 +22,10 @@ LEFTOVERS = ["/var/lib/nested-hosts-registry", "/etc/docker/registry/nested-host
              "/var/log/nested-hosts-registry.log", "/etc/docker/registry/config.yml"]
 
 
-def _play(name: str, check: bool = False) -> tuple[int, dict[str, Any], str]:
+def _play(name: str, check: bool = False, *extra: str) -> tuple[int, dict[str, Any], str]:
     bindir = os.path.dirname(sys.executable)
     argv = [os.path.join(bindir, "ansible-playbook"), "-i", str(FILES / "registry_inventory.yml"),
-            "-e", f"nhreg_image={IMAGE}", str(FILES / name)] + (["--check"] if check else [])
+            "-e", f"nhreg_image={IMAGE}", *extra, str(FILES / name)] + (["--check"] if check else [])
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
                ANSIBLE_RETRY_FILES_ENABLED="0", LANG="C.UTF-8", PATH=bindir + os.pathsep + os.environ["PATH"])
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1200, check=False)
@@ -118,3 +118,29 @@ def test_tls_needs_the_ca(chain: Any) -> None:
         _at_depth2("mv", ca + ".off", ca)
     assert _at_depth2("docker", "pull", f"{endpoint}/{IMAGE}").returncode == 0
     _at_depth2("docker", "image", "rm", f"{endpoint}/{IMAGE}")
+
+
+def test_registry_under_systemd_in_the_node(chain: Any) -> None:
+    """The role's systemd path: in the node, PID 1 is systemd, so the package's unit runs the registry."""
+    rc, out, err = _play("registry_in_node.yml", False, "-e", "nhreg_state=present")
+    try:
+        assert rc == 0, f"{out.get('unparsed', '')}{err}"
+        active = _at_depth1("systemctl", "is-active", "docker-registry.service")
+        assert active.stdout.strip() == "active", active.stdout + active.stderr
+        assert _at_depth1("pgrep", "-x", "docker-registry").returncode == 0
+        # The image the role pushed is served over TLS with the collection's CA.
+        config = _at_depth1("cat", "/etc/docker/registry/config.yml").stdout
+        endpoint = next(line.split("addr:", 1)[1].strip() for line in config.splitlines() if "addr:" in line)
+        tags = _at_depth1("python3", "-c", "import ssl, sys, urllib.request; ctx = ssl.create_default_context("
+                          "cafile='/etc/docker/certs.d/' + sys.argv[1] + '/ca.crt'); print(urllib.request.urlopen("
+                          "'https://' + sys.argv[1] + '/v2/' + sys.argv[2] + '/tags/list', context=ctx).read().decode())",
+                          endpoint, IMAGE.split(":")[0])
+        assert tags.returncode == 0, tags.stderr
+        assert IMAGE.split(":")[1] in json.loads(tags.stdout)["tags"]
+        rc, out, err = _play("registry_in_node.yml", False, "-e", "nhreg_state=present")
+        assert rc == 0 and _changed(out) == 0, err
+    finally:
+        rc, out, err = _play("registry_in_node.yml", False, "-e", "nhreg_state=absent")
+    assert rc == 0, f"{out.get('unparsed', '')}{err}"
+    assert _at_depth1("dpkg", "-s", "docker-registry").returncode != 0
+    assert _at_depth1("pgrep", "-x", "docker-registry").returncode != 0
