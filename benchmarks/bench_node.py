@@ -23,8 +23,8 @@ give the image before a change first and the image after it last.
 2. N nodes (default 10) started at once until all are ready: wall time against the CPU floor,
    N x one node's CPU-seconds / cores, the time the boots would take if they only had to share the
    cores (goal: ratio <= 1.25); and the CPU-seconds the fleet used per node against one node alone.
-3. Idle memory per node read from its memory cgroup after ``--idle-nodes`` nodes (default 50) have
-   idled a while: usage, working set (usage - inactive file cache, what ``docker stats`` shows) and
+3. ``--idle-nodes`` nodes (default 50) started at once, timed against the CPU floor as in 2; then
+   idle memory per node read from its memory cgroup after they have idled a while: usage, working set (usage - inactive file cache, what ``docker stats`` shows) and
    RSS. Goal: working set <= 40 MB.
 4. After removal: memory cgroups of the removed nodes left behind (should be 0).
 
@@ -266,7 +266,6 @@ class ImageFigures:
     node_cpu: list[float] = field(default_factory=list)
     host_cpu: list[float] = field(default_factory=list)
     host_own: list[float] = field(default_factory=list)
-    fleet_wall: float = 0.0
     fleet_cpu_per_node: float = 0.0
     working_set: float = 0.0
 
@@ -308,49 +307,53 @@ class Bench:
         fig.host_cpu.append(host)
         self.discard([boot.name])
 
-    def fleet(self, fig: ImageFigures) -> None:
-        n = self.args.fleet
-        names = [f"{PREFIX}{fig.tag}-fleet-{i}" for i in range(1, n + 1)]
+    def at_once(self, fig: ImageFigures, names: list[str]) -> tuple[float, list[Boot]]:
+        """Start ``names`` all at once and wait until every one is ready; print the wall time against
+        the CPU floor (n x one node's CPU-seconds / cores) and where the cores' time went."""
+        n = len(names)
         load = load_average()
         before = host_daemons_seconds(self.daemons, self.args.proc_root)
         busy0, cli0 = machine_busy_seconds(self.args.proc_root), children_seconds()
         t0 = time.monotonic()
         with ThreadPoolExecutor(max_workers=n) as pool:
             boots = list(pool.map(lambda name: self.boot(name, fig.image), names))
-        fig.fleet_wall = time.monotonic() - t0
+        wall = time.monotonic() - t0
         busy, cli = machine_busy_seconds(self.args.proc_root) - busy0, children_seconds() - cli0
         host = host_daemons_seconds(self.daemons, self.args.proc_root) - before + sum(b.shim_cpu_s for b in boots)
         fleet_cpu = sum(b.node_cpu_s for b in boots) + host
-        fig.fleet_cpu_per_node = fleet_cpu / n
         floor = n * fig.cpu() / cores()
         print(
-            f"  {n} nodes at once, all ready: {fig.fleet_wall:.2f} s (slowest {max(b.ready_s for b in boots):.2f} s);"
+            f"  {n} nodes at once, all ready: {wall:.2f} s (slowest {max(b.ready_s for b in boots):.2f} s);"
             f" CPU floor {n} x {fig.cpu():.3f} CPU-s / {cores()} cores = {floor:.2f} s; load average before: {load}"
         )
-        print(f"  ratio {n} nodes / CPU floor: {fig.fleet_wall / floor:.2f}  (goal <= 1.25)")
+        print(f"  ratio {n} nodes / CPU floor: {wall / floor:.2f}  (goal <= 1.25)")
         print(
-            f"  CPU-s per node in the fleet: {fig.fleet_cpu_per_node:.3f} (node {sum(b.node_cpu_s for b in boots) / n:.3f}"
-            f" + host daemons {host / n:.3f}); against one node alone: {fig.fleet_cpu_per_node / fig.cpu():.2f}"
+            f"  CPU-s per node in the fleet: {fleet_cpu / n:.3f} (node {sum(b.node_cpu_s for b in boots) / n:.3f}"
+            f" + host daemons {host / n:.3f}); against one node alone: {fleet_cpu / n / fig.cpu():.2f}"
         )
         others = busy - fleet_cpu - cli
         print(
-            f"  while the fleet started the cores were busy {busy:.2f} CPU-s of {fig.fleet_wall * cores():.2f}:"
+            f"  while the fleet started the cores were busy {busy:.2f} CPU-s of {wall * cores():.2f}:"
             f" the nodes and host daemons {fleet_cpu:.2f}, the harness's docker CLI processes {cli:.2f},"
             f" everything else on the machine {others:.2f}"
         )
         if others > 0:
-            own = fig.fleet_wall * (1 - others / (fig.fleet_wall * cores()))
+            own = wall * (1 - others / (wall * cores()))
             print(
                 f"  the same without the rest of the machine's work (wall time less its share of the cores,"
                 f" an estimate): {own:.2f} s, ratio to the CPU floor {own / floor:.2f}"
             )
+        return fleet_cpu / n, boots
+
+    def fleet(self, fig: ImageFigures) -> None:
+        names = [f"{PREFIX}{fig.tag}-fleet-{i}" for i in range(1, self.args.fleet + 1)]
+        fig.fleet_cpu_per_node, _boots = self.at_once(fig, names)
         self.discard(names)
 
     def memory(self, fig: ImageFigures) -> None:
         n = self.args.idle_nodes
         names = [f"{PREFIX}{fig.tag}-idle-{i}" for i in range(1, n + 1)]
-        with ThreadPoolExecutor(max_workers=self.args.fleet) as pool:
-            boots = list(pool.map(lambda name: self.boot(name, fig.image), names))
+        _per_node, boots = self.at_once(fig, names)
         time.sleep(self.args.idle)
         mem = [memory_of(b.container_id, self.args.sys_root) for b in boots]
         print(f"  {n} idle nodes, {self.args.idle:.0f} s after the last was ready (load average {load_average()}):")
