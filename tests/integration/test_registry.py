@@ -17,6 +17,7 @@ import pytest
 
 FILES = Path(__file__).parent / "files"
 IMAGE = "nested-hosts/base:bookworm"
+REPOSITORY, TAG = IMAGE.split(":")
 L1, L2 = "nhreg-node", "nhreg-l2"
 LEFTOVERS = ["/var/lib/nested-hosts-registry", "/etc/docker/registry/nested-hosts", "/run/nested-hosts-registry.pid",
              "/var/log/nested-hosts-registry.log", "/etc/docker/registry/config.yml"]
@@ -134,9 +135,9 @@ def test_registry_under_systemd_in_the_node(chain: Any) -> None:
         tags = _at_depth1("python3", "-c", "import ssl, sys, urllib.request; ctx = ssl.create_default_context("
                           "cafile='/etc/docker/certs.d/' + sys.argv[1] + '/ca.crt'); print(urllib.request.urlopen("
                           "'https://' + sys.argv[1] + '/v2/' + sys.argv[2] + '/tags/list', context=ctx).read().decode())",
-                          endpoint, IMAGE.split(":")[0])
+                          endpoint, REPOSITORY)
         assert tags.returncode == 0, tags.stderr
-        assert IMAGE.split(":")[1] in json.loads(tags.stdout)["tags"]
+        assert TAG in json.loads(tags.stdout)["tags"]
         rc, out, err = _play("registry_in_node.yml", False, "-e", "nhreg_state=present")
         assert rc == 0 and _changed(out) == 0, err
     finally:
