@@ -24,8 +24,8 @@ give the image before a change first and the image after it last.
    N x one node's CPU-seconds / cores, the time the boots would take if they only had to share the
    cores (goal: ratio <= 1.25); and the CPU-seconds the fleet used per node against one node alone.
 3. ``--idle-nodes`` nodes (default 50) started at once, timed against the CPU floor as in 2; then
-   idle memory per node read from its memory cgroup after they have idled a while: usage, working set (usage - inactive file cache, what ``docker stats`` shows) and
-   RSS. Goal: working set <= 40 MB.
+   idle memory per node read from its memory cgroup after they have idled a while: usage, working
+   set (usage - inactive file cache, what ``docker stats`` shows) and RSS. Goal: working set <= 40 MB.
 4. After removal: memory cgroups of the removed nodes left behind (should be 0).
 
 CPU-seconds come from cgroup and /proc accounting and stay right on a loaded machine; wall times
