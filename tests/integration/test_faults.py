@@ -269,7 +269,6 @@ def test_stale_pidfile(engine_box: str, script: str, stale: str) -> None:
 def _node_play(tmp: Path, name: str, state: str = "present") -> str:
     variables = {
         "node_names": [NODE],
-        "node_seed_dir": str(tmp / "seed"),
         "node_groups": ["nhrel_fault"],
         "node_state": state,
     }
