@@ -102,7 +102,7 @@ nh_cgroup_parent() {
 	# cgroup v1 without a cgroup namespace, with the host's tree visible: a dockerd in this
 	# container would put its containers' cgroups at the top of the host's tree (/docker/<id>),
 	# beside this container. They would outlive the container (nobody deletes them when it is
-	# removed) and miss from its memory figure. Below this container's own cgroup they go with it.
+	# removed) and be missing from its memory figure. Below its own cgroup they go with it.
 	# Sets NH_CGROUP_PARENT to <own memory cgroup>/docker, or to '' on cgroup v2 (the container's
 	# namespace is its own tree) and where the own cgroup is the root or not visible.
 	NH_CGROUP_PARENT=
