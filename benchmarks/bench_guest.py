@@ -70,7 +70,7 @@ for path, opts in (hc.get("Tmpfs") or {}).items():
 for opt in hc.get("SecurityOpt") or []:
     argv += ["--security-opt", opt]
 for bind in hc.get("Binds") or []:
-    if ":/var/lib/docker" not in bind and ":/nested-hosts/seed" not in bind:
+    if ":/var/lib/docker" not in bind:
         argv += ["-v", bind]
 argv.append(image)
 subprocess.run(["docker", "rm", "-fv", name], capture_output=True)

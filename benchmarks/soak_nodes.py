@@ -116,7 +116,6 @@ def main() -> int:
         "node_count": args.nodes,
         "node_name_prefix": PREFIX,
         "node_image": args.image,
-        "node_seed_dir": str(work / "seed"),
         "node_wait_timeout": args.wait_timeout,
         "node_groups": [PREFIX],
     }

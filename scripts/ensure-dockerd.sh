@@ -4,6 +4,9 @@
 # The docker_engine role does the same supervision for managed hosts; this script only
 # bootstraps the machine that runs Ansible.
 set -euo pipefail
+log() { echo "==> dockerd: $*"; }
+# shellcheck source=roles/docker_engine/files/nested-hosts-lib.sh
+. "$(dirname "$0")/../roles/docker_engine/files/nested-hosts-lib.sh"
 LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
 PIDFILE=${DOCKERD_PIDFILE:-/var/run/docker.pid}
 
@@ -14,10 +17,7 @@ fi
 if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
   systemctl start docker
 else
-  if [ -f "$PIDFILE" ] && [ "$(cat "/proc/$(cat "$PIDFILE")/comm" 2>/dev/null)" != dockerd ]; then
-    echo "==> dockerd: removing stale pidfile $PIDFILE"
-    rm -f "$PIDFILE"
-  fi
+  nh_remove_stale_pidfile "$PIDFILE"
   echo "==> dockerd: starting without systemd (log: $LOG)"
   setsid dockerd --pidfile "$PIDFILE" >>"$LOG" 2>&1 </dev/null &
 fi

@@ -43,7 +43,7 @@ def module(name: str, **params: Any) -> dict[str, Any]:
     return {"name": f"run {name}", f"nested.hosts.{name}": params}
 
 
-NODE = {"node_seed_dir": "@TMP@/seed", "node_name_prefix": "nhtest-rel-node"}
+NODE = {"node_name_prefix": "nhtest-rel-node"}
 DIND = {"dind_cert_dir": "@TMP@/certs", "dind_work_dir": "@TMP@", "dind_image_name": "nhtest-rel/dind"}
 BASE = {"base_image_name": "nhtest-rel/base", "base_image_work_dir": "@TMP@"}
 NODE_IMAGE = {"node_image_name": "nhtest-rel/node", "node_image_build_dir": "@TMP@/node-image"}

@@ -157,7 +157,7 @@ def test_node_image_converged(tmp: Path) -> None:
 
 @pytest.fixture
 def node(tmp: Path) -> Any:
-    variables = {"node_names": ["nhtest-rel-ck-1"], "node_seed_dir": str(tmp / "seed"), "node_groups": ["nhrel"]}
+    variables = {"node_names": ["nhtest-rel-ck-1"], "node_groups": ["nhrel"]}
     yield variables
     snapshot.run_playbook(_play(tmp, "node-absent", "node", variables | {"node_state": "absent"}))
 

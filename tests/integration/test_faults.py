@@ -39,6 +39,9 @@ REPO = Path(snapshot.REPO_ROOT)
 MODULE = "ansible_collections.nested.hosts.plugins.modules.docker_daemon_config"
 BASE_IMAGE = "nested-hosts/base:bookworm"
 ENGINE_CONTAINER = "nhtest-rel-fault-engine"
+# The shared shell library, mounted at the same place below /nh as in the checkout (ensure-dockerd.sh
+# sources it relative to itself).
+LIB = "roles/docker_engine/files/nested-hosts-lib.sh"
 NODE = "nhtest-rel-fault-1"
 
 
@@ -207,7 +210,8 @@ def engine_box() -> Any:
         "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
         "--device-cgroup-rule", "a *:* rwm", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
         "-v", f"{ENGINE_CONTAINER}-lib:/var/lib/docker",
-        "-v", f"{REPO / 'scripts/ensure-dockerd.sh'}:/nh/ensure-dockerd.sh:ro",
+        "-v", f"{REPO / 'scripts/ensure-dockerd.sh'}:/nh/scripts/ensure-dockerd.sh:ro",
+        "-v", f"{REPO / LIB}:/nh/{LIB}:ro",
         "-v", f"{tmp / 'supervisor'}:/nh/supervisor:ro",
         BASE_IMAGE, "sleep", "infinity",
     )  # fmt: skip
@@ -243,7 +247,7 @@ def test_stale_pidfile(engine_box: str, script: str, stale: str) -> None:
     run = (
         "/nh/supervisor start"
         if script == "supervisor"
-        else "env DOCKERD_LOG=/var/log/dockerd.log bash /nh/ensure-dockerd.sh"
+        else "env DOCKERD_LOG=/var/log/dockerd.log bash /nh/scripts/ensure-dockerd.sh"
     )
     proc = _box(
         engine_box,
@@ -265,7 +269,6 @@ def test_stale_pidfile(engine_box: str, script: str, stale: str) -> None:
 def _node_play(tmp: Path, name: str, state: str = "present") -> str:
     variables = {
         "node_names": [NODE],
-        "node_seed_dir": str(tmp / "seed"),
         "node_groups": ["nhrel_fault"],
         "node_state": state,
     }

@@ -30,6 +30,7 @@ import yaml
 REPO = Path(snapshot.REPO_ROOT)
 FIXTURES = REPO / "tests" / "unit" / "fixtures"
 ENTRYPOINT = REPO / "roles" / "dind" / "files" / "dind-entrypoint.sh"
+LIB = REPO / "roles" / "docker_engine" / "files" / "nested-hosts-lib.sh"
 IMAGES = ("nested-hosts/base:bookworm", "nh-scratch/base:dev")
 
 
@@ -153,6 +154,7 @@ def test_dind_entrypoint_plain_tcp_only_on_loopback(tmp_path: Path) -> None:
         [
             "docker", "run", "--rm", "--name", "nhtest-rel-sec-entrypoint", "--network", "none",
             "-v", f"{ENTRYPOINT}:/nh/entrypoint:ro",
+            "-v", f"{LIB}:/usr/local/lib/nested-hosts/nested-hosts-lib.sh:ro",
             "-v", f"{fake}:/usr/local/sbin/dockerd:ro",
             "-v", f"{certs_dir}:/certs:ro",
             "-e", "DIND_CERT_WAIT=0",

@@ -16,6 +16,8 @@
 set -eu
 
 log() { echo "dind-entrypoint: $*" >&2; }
+# shellcheck source=roles/docker_engine/files/nested-hosts-lib.sh
+. /usr/local/lib/nested-hosts/nested-hosts-lib.sh
 
 export container="${container:-docker}"
 
@@ -64,23 +66,18 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 	done
 fi
 
-# cgroup v1 without a cgroup namespace, with the host's cgroup tree mounted read-write (what
-# nesting_facts recommends there): the inner dockerd would put its containers' cgroups at the top
-# of the host's tree (/docker/<id>), beside this container. When this container is removed, its
-# processes die but nobody deletes those cgroups: they leak on the host. Put them below this
-# container's own cgroup instead; the outer runtime removes that cgroup with everything under it.
-# Skipped when the caller chose a cgroup parent (an argument or daemon.json).
+# cgroup v1: the inner containers' cgroups go below this container's own (nh_cgroup_parent), unless
+# the caller chose a cgroup parent (an argument or daemon.json).
 cgroup_parent_given() {
 	for arg in "$@"; do
 		case "$arg" in --cgroup-parent | --cgroup-parent=*) return 0 ;; esac
 	done
 	grep -qs '"cgroup-parent"' /etc/docker/daemon.json
 }
-if [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
-	own=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3; exit }' /proc/self/cgroup)
-	if [ -n "$own" ] && [ "$own" != / ] && [ -d "/sys/fs/cgroup/memory$own" ] && ! cgroup_parent_given "$@"; then
-		log "inner containers' cgroups go below this container's: ${own%/}/docker"
-		set -- "--cgroup-parent=${own%/}/docker" "$@"
+if ! cgroup_parent_given "$@"; then
+	nh_cgroup_parent /proc /sys
+	if [ -n "$NH_CGROUP_PARENT" ]; then
+		set -- "--cgroup-parent=$NH_CGROUP_PARENT" "$@"
 	fi
 fi
 
@@ -90,25 +87,14 @@ mount --make-rshared / || log "mount --make-rshared / failed; continuing"
 # A pidfile left by a previous run of this container stops dockerd from starting.
 rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid /run/containerd/containerd.pid
 
-# iptables: use the back end that works in this kernel and network namespace.
+# iptables: DIND_IPTABLES names the backend, or auto takes the one the host uses (nh_choose_iptables).
 mode="${DIND_IPTABLES:-auto}"
 if [ "$mode" = auto ]; then
-	if iptables-nft -t nat -nL >/dev/null 2>&1; then
-		mode=nft
-	elif iptables-legacy -t nat -nL >/dev/null 2>&1; then
-		mode=legacy
-	else
-		log "neither iptables-nft nor iptables-legacy can read the nat table; leaving the default"
-		mode=""
-	fi
+	nh_choose_iptables
+	mode=$NH_IPTABLES_MODE
 fi
 if [ -n "$mode" ]; then
-	for tool in iptables ip6tables; do
-		if [ -x "/usr/sbin/$tool-$mode" ]; then
-			update-alternatives --set "$tool" "/usr/sbin/$tool-$mode" >/dev/null 2>&1 ||
-				log "could not select $tool-$mode"
-		fi
-	done
+	nh_use_iptables "$mode"
 fi
 
 if [ "${DIND_TLS:-1}" = 1 ]; then
