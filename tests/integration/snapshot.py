@@ -246,6 +246,44 @@ def run_playbook(
     return proc.returncode, out, proc.stderr
 
 
+def run_chain_play(
+    tmp: Any, hosts: dict[str, dict[str, Any]], plays: list[dict[str, Any]], pipelining: bool = True
+) -> tuple[int, dict[str, Any], str]:
+    """Run ``plays`` with the json callback; ``hosts`` form the group ``chain`` (reached through
+    nested.hosts.nested, each with its ``ansible_nested_chain`` or other variables), next to a
+    ``localhost`` on the controller. Returns (exit code, parsed json output, stderr)."""
+    inventory = os.path.join(str(tmp), "inventory.yml")
+    common = {"ansible_connection": "nested.hosts.nested", "ansible_python_interpreter": "/usr/bin/python3"}
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    with open(inventory, "w", encoding="utf-8") as handle:
+        handle.write(yaml.safe_dump(
+            {"all": {"hosts": {"localhost": local}, "children": {"chain": {"vars": common, "hosts": hosts}}}}))
+    playbook = os.path.join(str(tmp), "play.yml")
+    with open(playbook, "w", encoding="utf-8") as handle:
+        handle.write(yaml.safe_dump(plays, sort_keys=False))
+    bindir = os.path.dirname(sys.executable)
+    env = dict(
+        os.environ,
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_PIPELINING=str(pipelining),
+        ANSIBLE_HOST_KEY_CHECKING="0",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_NOCOLOR="1",
+        PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
+        LANG="C.UTF-8",
+    )
+    argv = [os.path.join(bindir, "ansible-playbook"), "-i", inventory, playbook]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False, cwd=REPO_ROOT)
+    try:
+        out = json.loads(proc.stdout[proc.stdout.index("{") :])
+    except ValueError as exc:
+        raise AssertionError(
+            f"ansible-playbook printed no json (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        ) from exc
+    return proc.returncode, out, proc.stderr
+
+
 def task_results(out: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """(task name, host, result) for every task result of a json-callback run."""
     rows = []

@@ -9,18 +9,15 @@ fetch back, become without and with a password (sudo prompt answered through the
 ownership of the remote user, with pipelining on and off; a level removed mid-run is UNREACHABLE
 with the hop named while the other hosts go on; bad options fail with one error naming the variable.
 
-Depth 3: the demo's levels (host -> nhdemo-node-1 -> nhdemo-dind-1 -> nhdemo-d3), used read-only
-(pipelined modules and a fetch); skipped with the reason printed when `make demo` has not run.
+Depth 3 through the same plugin is proven on the demo's levels, while they run, by test_demo.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,11 +25,9 @@ from typing import Any
 
 import pytest
 import snapshot
-import yaml
 
 BASE_IMAGE = "nested-hosts/base:bookworm"
 L1, L2 = "nhtest-conn-l1", "nhtest-conn-l2"
-DEMO = ["nhdemo-node-1", "nhdemo-dind-1", "nhdemo-d3"]
 SUDO_USER, SUDO_PASSWORD = "nhpw", "nhtest-pw"
 
 pytestmark = pytest.mark.usefixtures("converged_images")
@@ -136,55 +131,10 @@ def own_chain(tmp_path_factory: pytest.TempPathFactory) -> Any:
 ACCESS: dict[str, Any] = {}
 
 
-def _demo_present() -> str | None:
-    """None when the demo's depth-3 chain answers, else why not."""
-    probe = ["docker"]
-    for name in DEMO:
-        probe += ["exec", name] + (["docker"] if name != DEMO[-1] else [])
-    proc = subprocess.run(probe + ["true"], capture_output=True, text=True, check=False, timeout=60)
-    if proc.returncode != 0:
-        return f"the demo's depth-3 chain {' > '.join(DEMO)} is not there (run `make demo`): {proc.stderr.strip()}"
-    return None
-
-
 def _play(
     tmp: Path, hosts: dict[str, dict[str, Any]], plays: list[dict[str, Any]], pipelining: bool = True
 ) -> tuple[int, dict[str, Any], str]:
-    """Run ``plays`` with the json callback; ``hosts`` form the group ``chain`` (reached through
-    nested.hosts.nested), next to a ``localhost`` on the controller."""
-    inventory = tmp / "inventory.yml"
-    common = {"ansible_connection": "nested.hosts.nested", "ansible_python_interpreter": "/usr/bin/python3"}
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    inventory.write_text(
-        yaml.safe_dump(
-            {"all": {"hosts": {"localhost": local}, "children": {"chain": {"vars": common, "hosts": hosts}}}}
-        )
-    )
-    playbook = tmp / "play.yml"
-    playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
-    bindir = os.path.dirname(sys.executable)
-    env = dict(
-        os.environ,
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_PIPELINING=str(pipelining),
-        ANSIBLE_HOST_KEY_CHECKING="0",
-        ANSIBLE_RETRY_FILES_ENABLED="0",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_NOCOLOR="1",
-        PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
-        LANG="C.UTF-8",
-    )
-    argv = [os.path.join(bindir, "ansible-playbook"), "-i", str(inventory), str(playbook)]
-    proc = subprocess.run(
-        argv, capture_output=True, text=True, env=env, timeout=600, check=False, cwd=snapshot.REPO_ROOT
-    )
-    try:
-        out = json.loads(proc.stdout[proc.stdout.index("{") :])
-    except ValueError:
-        pytest.fail(
-            f"ansible-playbook printed no json (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        )
-    return proc.returncode, out, proc.stderr
+    return snapshot.run_chain_play(tmp, hosts, plays, pipelining)
 
 
 def _results(out: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -469,49 +419,3 @@ def test_ssh_and_tls_first_hops(own_chain: list[str], tmp_path: Path) -> None:
     closed = res[("hostname", "ssh_closed_port")]
     assert closed.get("unreachable") is True
     assert f"the first hop ssh root@{address}:1 did not answer (ssh exit 255: " in closed["msg"], closed["msg"]
-
-
-def test_depth3_demo_levels_read_only(tmp_path: Path) -> None:
-    why = _demo_present()
-    if why:
-        print(f"\nSKIP depth 3: {why}")
-        pytest.skip(why)
-    fetched = tmp_path / "fetched"
-    hosts = {"d1": {"ansible_nested_chain": DEMO[:1]}, "d3": {"ansible_nested_chain": DEMO}}
-    tasks = [
-        _task("ping", **{"ansible.builtin.ping": {}}),
-        _task("command", **{"ansible.builtin.command": "cat /etc/hostname", "changed_when": False}),
-        _task("setup", **{"ansible.builtin.setup": {"gather_subset": ["min"]}}),
-        _task(
-            "become nobody",
-            **{"ansible.builtin.command": "id -un", "become": True, "become_user": "nobody", "changed_when": False},
-        ),
-        _task("nesting facts", **{"nested.hosts.nesting_facts": {}}),
-        _task(
-            "fetch",
-            **{
-                "ansible.builtin.fetch": {
-                    "src": "/etc/os-release",
-                    "dest": f"{fetched}/{{{{ inventory_hostname }}}}/",
-                    "flat": True,
-                }
-            },
-        ),
-    ]
-    rc, out, err = _play(
-        tmp_path, hosts, [{"name": "depth 3", "hosts": "chain", "gather_facts": False, "tasks": tasks}], pipelining=True
-    )
-    assert rc == 0, snapshot.failures(out) or err
-    res = _results(out)
-    direct = ["docker", "exec", DEMO[0], "docker", "exec", DEMO[1], "docker", "exec", DEMO[2]]
-    assert (
-        res[("command", "d3")]["stdout"]
-        == subprocess.run(direct + ["cat", "/etc/hostname"], capture_output=True, text=True, check=True).stdout.strip()
-    )
-    assert res[("command", "d3")]["stdout"] != res[("command", "d1")]["stdout"]
-    assert res[("become nobody", "d3")]["stdout"] == "nobody"
-    assert res[("setup", "d3")]["ansible_facts"]["ansible_distribution"] == "Debian"
-    assert isinstance(res[("nesting facts", "d3")]["can_nest_docker"], bool), "the collection's own module at depth 3"
-    os_release = subprocess.run(direct + ["cat", "/etc/os-release"], capture_output=True, check=True).stdout
-    assert (fetched / "d3" / "os-release").read_bytes() == os_release
-    assert out["stats"]["d3"]["failures"] == 0 and out["stats"]["d3"]["unreachable"] == 0

@@ -3,6 +3,8 @@
 
 Proves on this machine what the README promises: nesting to depth 3 with every level able to
 nest Docker, a second run that changes nothing, and a clean-up that leaves no demo objects.
+While the levels run, the nested.hosts.nested connection is also used read-only at depth 3
+(pipelined modules, become, the collection's own module and a fetch).
 """
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
+import snapshot
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = REPO_ROOT / "build" / "demo"
 NESTED_SOURCE = REPO_ROOT / "playbooks" / "inventory" / "demo.nested.yml"
 DEPTH3_PLAY = REPO_ROOT / "tests" / "integration" / "files" / "depth3_role.yml"
+DEMO_CHAIN = ["nhdemo-node-1", "nhdemo-dind-1", "nhdemo-d3"]
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -70,7 +74,38 @@ def _docker_names(kind: str) -> list[str]:
     return [n for n in out.split() if n.startswith("nhdemo-")]
 
 
-def test_demo_reaches_depth_3_is_idempotent_and_cleans_up() -> None:
+def _depth3_read_only(tmp: Path) -> None:
+    """Modules, become, nesting_facts and a fetch at depth 1 and depth 3 of the demo's chain,
+    compared with what plain `docker exec` through the same levels reads."""
+    fetched = tmp / "fetched"
+    hosts = {"d1": {"ansible_nested_chain": DEMO_CHAIN[:1]}, "d3": {"ansible_nested_chain": DEMO_CHAIN}}
+    tasks = [
+        {"name": "ping", "ansible.builtin.ping": {}},
+        {"name": "command", "ansible.builtin.command": "cat /etc/hostname", "changed_when": False},
+        {"name": "setup", "ansible.builtin.setup": {"gather_subset": ["min"]}},
+        {"name": "become nobody", "ansible.builtin.command": "id -un", "become": True, "become_user": "nobody",
+         "changed_when": False},
+        {"name": "nesting facts", "nested.hosts.nesting_facts": {}},
+        {"name": "fetch", "ansible.builtin.fetch": {"src": "/etc/os-release", "flat": True,
+                                                    "dest": f"{fetched}/{{{{ inventory_hostname }}}}/"}},
+    ]
+    rc, out, err = snapshot.run_chain_play(
+        tmp, hosts, [{"name": "depth 3", "hosts": "chain", "gather_facts": False, "tasks": tasks}], pipelining=True)
+    assert rc == 0, snapshot.failures(out) or err
+    res = {(name, host): result for name, host, result in snapshot.task_results(out)}
+    direct = ["docker"] + [arg for name in DEMO_CHAIN[:-1] for arg in ("exec", name, "docker")] + ["exec", DEMO_CHAIN[-1]]
+    hostname = subprocess.run(direct + ["cat", "/etc/hostname"], capture_output=True, text=True, check=True).stdout
+    assert res[("command", "d3")]["stdout"] == hostname.strip()
+    assert res[("command", "d3")]["stdout"] != res[("command", "d1")]["stdout"]
+    assert res[("become nobody", "d3")]["stdout"] == "nobody"
+    assert res[("setup", "d3")]["ansible_facts"]["ansible_distribution"] == "Debian"
+    assert isinstance(res[("nesting facts", "d3")]["can_nest_docker"], bool), "the collection's own module at depth 3"
+    os_release = subprocess.run(direct + ["cat", "/etc/os-release"], capture_output=True, check=True).stdout
+    assert (fetched / "d3" / "os-release").read_bytes() == os_release
+    assert out["stats"]["d3"]["failures"] == 0 and out["stats"]["d3"]["unreachable"] == 0
+
+
+def test_demo_reaches_depth_3_is_idempotent_and_cleans_up(tmp_path: Path) -> None:
     first, first_s = _make("demo", "demo-first.log")
     report = json.loads((REPO_ROOT / "reports" / "report.json").read_text())
     levels = {row["host"]: row for row in report["rows"]}
@@ -100,6 +135,7 @@ def test_demo_reaches_depth_3_is_idempotent_and_cleans_up() -> None:
     print("\n".join(run.splitlines()[-4:]))
     assert "depth 4 said: depth 4 ran" in run
     assert re.search(r"^nhdemo-d3\s+:\s+ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=0", run, re.M), run[-2000:]
+    _depth3_read_only(tmp_path)
 
     _make("demo-clean", "demo-clean.log")
     assert _docker_names("container") == []
