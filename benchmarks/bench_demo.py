@@ -181,17 +181,17 @@ def main() -> int:
 
         (work / "floor.yml").write_text(yaml.safe_dump(floor_inventory(LEVELS)))
         (work / "ping.yml").write_text(FLOOR_PLAY)
-        warm_s, warm_recap, _ = run_playbook(DEMO_ARGV, env)
+        warm_s, warm_recap, _warm_out = run_playbook(DEMO_ARGV, env)
         print(f"warm-up demo run: {warm_s:.1f} s, changed={totals(warm_recap)['changed']} (converges when needed)")
         if args.baseline:
-            warm_s, warm_recap, _ = run_playbook(DEMO_ARGV, base_env, cwd=args.baseline)
+            warm_s, warm_recap, _warm_out = run_playbook(DEMO_ARGV, base_env, cwd=args.baseline)
             print(f"warm-up baseline run: {warm_s:.1f} s, changed={totals(warm_recap)['changed']}")
         demo_s: list[float] = []
         floor_s: list[float] = []
         base_s: list[float] = []
         recap: dict[str, dict[str, int]] = {}
         base_recap: dict[str, dict[str, int]] = {}
-        for _ in range(args.runs):
+        for _round in range(args.runs):
             if args.baseline:
                 elapsed, base_recap, out = run_playbook(DEMO_ARGV, base_env, cwd=args.baseline)
                 problem = converged_problem(base_recap)
@@ -205,7 +205,7 @@ def main() -> int:
                 print(f"FAIL: {problem}\n" + "\n".join(out.splitlines()[-30:]), file=sys.stderr)
                 return 1
             demo_s.append(elapsed)
-            elapsed, _floor_recap, _ = run_playbook(["-i", str(work / "floor.yml"), str(work / "ping.yml")], env)
+            elapsed, _floor_recap, _floor_out = run_playbook(["-i", str(work / "floor.yml"), str(work / "ping.yml")], env)
             floor_s.append(elapsed)
     finally:
         shutil.rmtree(work, ignore_errors=True)
