@@ -76,6 +76,17 @@ def converged_problem(recap: dict[str, dict[str, int]]) -> str | None:
     return None
 
 
+def changed_tasks(text: str) -> list[str]:
+    """'TASK name (host)' for every result a run reported as changed."""
+    out, task = [], ""
+    for line in text.splitlines():
+        if line.startswith("TASK ["):
+            task = line[6 : line.index("]")] if "]" in line else line
+        elif line.startswith("changed: ["):
+            out.append(f"{task} ({line[10 : line.index(']')]})")
+    return out
+
+
 def describe(values: list[float]) -> str:
     """'median M s over N (min, max)'."""
     return f"median {statistics.median(values):.1f} s over {len(values)} (min {min(values):.1f}, max {max(values):.1f})"
@@ -196,16 +207,18 @@ def main() -> int:
                 elapsed, base_recap, out = run_playbook(DEMO_ARGV, base_env, cwd=args.baseline)
                 problem = converged_problem(base_recap)
                 if problem:
-                    print(f"FAIL: baseline {problem}\n" + "\n".join(out.splitlines()[-30:]), file=sys.stderr)
+                    print(f"FAIL: baseline {problem}; changed: {changed_tasks(out)}", file=sys.stderr)
                     return 1
                 base_s.append(elapsed)
             elapsed, recap, out = run_playbook(DEMO_ARGV, env)
             problem = converged_problem(recap)
             if problem:
-                print(f"FAIL: {problem}\n" + "\n".join(out.splitlines()[-30:]), file=sys.stderr)
+                print(f"FAIL: {problem}; changed: {changed_tasks(out)}", file=sys.stderr)
                 return 1
             demo_s.append(elapsed)
-            elapsed, _floor_recap, _floor_out = run_playbook(["-i", str(work / "floor.yml"), str(work / "ping.yml")], env)
+            elapsed, _floor_recap, _floor_out = run_playbook(
+                ["-i", str(work / "floor.yml"), str(work / "ping.yml")], env
+            )
             floor_s.append(elapsed)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -94,3 +94,18 @@ def test_fails_clearly_without_docker(monkeypatch: pytest.MonkeyPatch, capsys: p
     monkeypatch.setattr(sys, "argv", ["bench_demo.py"])
     assert bench.main() == 2
     assert "FAIL: bench_demo needs a running Docker engine: the docker CLI is not on PATH" in capsys.readouterr().err
+
+
+def test_changed_tasks_names_task_and_host() -> None:
+    text = (
+        "TASK [nested.hosts.node_image : Build the node image] ****\n"
+        "changed: [localhost]\n"
+        "TASK [Ping] ****\n"
+        "ok: [localhost]\n"
+        "TASK [nested.hosts.dind : Write the fingerprints of the checked certificates] ***\n"
+        "changed: [nhdemo-node-1 -> localhost]\n"
+    )
+    assert bench.changed_tasks(text) == [
+        "nested.hosts.node_image : Build the node image (localhost)",
+        "nested.hosts.dind : Write the fingerprints of the checked certificates (nhdemo-node-1 -> localhost)",
+    ]
