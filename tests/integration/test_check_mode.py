@@ -151,7 +151,7 @@ def test_node_image_converged(tmp: Path) -> None:
     ctx.mkdir()
     changed, diff = _run(_play(tmp, "ni-conv", "node_image", {"node_image_build_dir": str(ctx)}), True, [str(tmp)])
     assert diff == [], "\n".join(diff)
-    # The build context is rendered on every run; the image itself must not be rebuilt.
+    # The build context is rendered only for a build; the image itself must not be rebuilt.
     assert not [n for n in changed if "Build the node image" in n], f"check mode would rebuild {NODE_IMAGE}: {changed}"
 
 

@@ -1,0 +1,246 @@
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A converged re-run of the demo (`make demo` on a host where it ran already) against a goal and a floor.
+
+Run from the repository root:  .venv/bin/python benchmarks/bench_demo.py [--runs N] [--goal S]
+
+* demo: ``ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo.yml`` as ``make demo``
+  runs it (without ``make setup``), with this checkout as nested.hosts. One warm-up run first,
+  which converges the demo when it is not (a first run takes minutes), then N measured runs; each
+  must change nothing and fail nothing, or the benchmark fails (it measures a converged host).
+* floor: right after each demo run, one ``ansible.builtin.ping`` on every level the demo reaches
+  (localhost, the nodes, the dind container, the depth-3 container) through the same connections
+  (local, then the nested.hosts.nested chains) with the same settings: what starting Ansible and
+  reaching each level once costs, the part of the demo's time no change to its tasks removes.
+
+* baseline (optional, ``--baseline DIR``): another checkout of the collection (for example
+  ``git worktree add /tmp/nh-main main``), run the same way from DIR with DIR as nested.hosts,
+  before each demo run; prints the ratio demo/baseline (the speed-up of a change, in one run).
+
+Prints the medians, the tasks (recap ok= and skipped=, summed over hosts), the ratio to the goal
+(<= 1 meets it) and the ratio demo/floor. Runs alternate, so load changes on a shared machine hit
+all alike. Fails (exit 2), saying why, when docker does not answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+GOAL_S = 20.0
+DEMO_ARGV = ["-i", "playbooks/inventory/localhost.yml", "playbooks/demo.yml"]
+LEVELS = {
+    "nhdemo-node-1": ["nhdemo-node-1"],
+    "nhdemo-node-2": ["nhdemo-node-2"],
+    "nhdemo-dind-1": ["nhdemo-node-1", "nhdemo-dind-1"],
+    "nhdemo-d3": ["nhdemo-node-1", "nhdemo-dind-1", "nhdemo-d3"],
+}
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)",
+    re.M,
+)
+COUNTS = ("ok", "changed", "unreachable", "failed", "skipped")
+
+
+def parse_recap(text: str) -> dict[str, dict[str, int]]:
+    """Host -> its PLAY RECAP counts; the last recap line of a host wins."""
+    return {m["host"]: {k: int(m[k]) for k in COUNTS} for m in RECAP.finditer(text)}
+
+
+def totals(recap: dict[str, dict[str, int]]) -> dict[str, int]:
+    """The recap counts summed over hosts."""
+    return {k: sum(host[k] for host in recap.values()) for k in COUNTS}
+
+
+def converged_problem(recap: dict[str, dict[str, int]]) -> str | None:
+    """None when a run changed and failed nothing on every host, else what went wrong."""
+    if not recap:
+        return "no PLAY RECAP in the output"
+    bad = {h: c for h, c in recap.items() if c["changed"] or c["failed"] or c["unreachable"]}
+    if bad:
+        return "not a converged re-run: " + ", ".join(
+            f"{h} changed={c['changed']} failed={c['failed']} unreachable={c['unreachable']}"
+            for h, c in sorted(bad.items())
+        )
+    return None
+
+
+def changed_tasks(text: str) -> list[str]:
+    """'TASK name (host)' for every result a run reported as changed."""
+    out, task = [], ""
+    for line in text.splitlines():
+        if line.startswith("TASK ["):
+            task = line[6 : line.index("]")] if "]" in line else line
+        elif line.startswith("changed: ["):
+            out.append(f"{task} ({line[10 : line.index(']')]})")
+    return out
+
+
+def describe(values: list[float]) -> str:
+    """'median M s over N (min, max)'."""
+    return f"median {statistics.median(values):.1f} s over {len(values)} (min {min(values):.1f}, max {max(values):.1f})"
+
+
+def verdict(ratio: float) -> str:
+    return "meets" if ratio <= 1.0 else "misses"
+
+
+def floor_inventory(levels: dict[str, list[str]]) -> dict[str, Any]:
+    """The demo's levels as an inventory: localhost local, each level through its nested chain."""
+    hosts: dict[str, Any] = {
+        "localhost": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    }
+    for name, chain in levels.items():
+        hosts[name] = {
+            "ansible_connection": "nested.hosts.nested",
+            "ansible_nested_chain": chain,
+            "ansible_python_interpreter": "/usr/bin/python3",
+        }
+    return {"all": {"vars": {"ansible_pipelining": True}, "hosts": hosts}}
+
+
+FLOOR_PLAY = """---
+- name: Floor - one ping on every level the demo reaches
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+"""
+
+
+def docker_problem() -> str | None:
+    """None when the docker CLI reaches a daemon, else why not."""
+    if shutil.which("docker") is None:
+        return "the docker CLI is not on PATH"
+    proc = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, check=False, timeout=60
+    )
+    if proc.returncode:
+        return f"docker does not answer: {(proc.stderr or proc.stdout).strip()[:300]}"
+    return None
+
+
+def _tool(name: str) -> str:
+    candidate = Path(sys.executable).with_name(name)
+    return str(candidate) if candidate.exists() else name
+
+
+def _env(collections_root: Path) -> dict[str, str]:
+    default = os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(Path.home() / ".ansible" / "collections"))
+    return dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=f"{collections_root}:{default}",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        LANG="C.UTF-8",
+    )
+
+
+def run_playbook(
+    argv: list[str], env: dict[str, str], cwd: Path = REPO
+) -> tuple[float, dict[str, dict[str, int]], str]:
+    """Wall time, recap and output of one ansible-playbook run from cwd (the repository root)."""
+    start = time.monotonic()
+    proc = subprocess.run(
+        [_tool("ansible-playbook"), *argv], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    elapsed = time.monotonic() - start
+    out = proc.stdout + proc.stderr
+    if proc.returncode:
+        tail = "\n".join(out.splitlines()[-40:])
+        raise SystemExit(f"FAIL: ansible-playbook {' '.join(argv)} exited {proc.returncode}:\n{tail}")
+    return elapsed, parse_recap(proc.stdout), out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--runs", type=int, default=3, help="measured converged re-runs (after one warm-up run)")
+    parser.add_argument("--goal", type=float, default=GOAL_S, help="goal for the median converged re-run, seconds")
+    parser.add_argument("--baseline", type=Path, help="another checkout of the collection to compare with")
+    args = parser.parse_args()
+    if args.baseline and not (args.baseline / "playbooks" / "demo.yml").is_file():
+        print(f"FAIL: --baseline {args.baseline} holds no playbooks/demo.yml", file=sys.stderr)
+        return 2
+    why = docker_problem()
+    if why:
+        print(f"FAIL: bench_demo needs a running Docker engine: {why}", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="nhbench-demo-"))
+    try:
+        (work / "ansible_collections" / "nested").mkdir(parents=True)
+        os.symlink(REPO, work / "ansible_collections" / "nested" / "hosts")
+        env = _env(work)
+        base_env: dict[str, str] = {}
+        if args.baseline:
+            (work / "base" / "ansible_collections" / "nested").mkdir(parents=True)
+            os.symlink(args.baseline.resolve(), work / "base" / "ansible_collections" / "nested" / "hosts")
+            base_env = _env(work / "base")
+        import yaml  # from requirements.txt, as in the other benchmarks
+
+        (work / "floor.yml").write_text(yaml.safe_dump(floor_inventory(LEVELS)))
+        (work / "ping.yml").write_text(FLOOR_PLAY)
+        warm_s, warm_recap, _warm_out = run_playbook(DEMO_ARGV, env)
+        print(f"warm-up demo run: {warm_s:.1f} s, changed={totals(warm_recap)['changed']} (converges when needed)")
+        if args.baseline:
+            warm_s, warm_recap, _warm_out = run_playbook(DEMO_ARGV, base_env, cwd=args.baseline)
+            print(f"warm-up baseline run: {warm_s:.1f} s, changed={totals(warm_recap)['changed']}")
+        demo_s: list[float] = []
+        floor_s: list[float] = []
+        base_s: list[float] = []
+        recap: dict[str, dict[str, int]] = {}
+        base_recap: dict[str, dict[str, int]] = {}
+        for _round in range(args.runs):
+            if args.baseline:
+                elapsed, base_recap, out = run_playbook(DEMO_ARGV, base_env, cwd=args.baseline)
+                problem = converged_problem(base_recap)
+                if problem:
+                    print(f"FAIL: baseline {problem}; changed: {changed_tasks(out)}", file=sys.stderr)
+                    return 1
+                base_s.append(elapsed)
+            elapsed, recap, out = run_playbook(DEMO_ARGV, env)
+            problem = converged_problem(recap)
+            if problem:
+                print(f"FAIL: {problem}; changed: {changed_tasks(out)}", file=sys.stderr)
+                return 1
+            demo_s.append(elapsed)
+            elapsed, _floor_recap, _floor_out = run_playbook(
+                ["-i", str(work / "floor.yml"), str(work / "ping.yml")], env
+            )
+            floor_s.append(elapsed)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    demo, floor = statistics.median(demo_s), statistics.median(floor_s)
+    count = totals(recap)
+    print(
+        f"demo converged re-run: {describe(demo_s)}; tasks ok={count['ok']} skipped={count['skipped']} "
+        f"changed={count['changed']} on {len(recap)} hosts"
+    )
+    print(f"floor (one ping per level, {len(LEVELS) + 1} levels, same connections): {describe(floor_s)}")
+    print(f"  ratio demo/goal ({args.goal:.0f} s): {demo / args.goal:.2f} ({verdict(demo / args.goal)} the goal <= 1)")
+    print(f"  ratio demo/floor: {demo / floor:.2f}")
+    if base_s:
+        base_count = totals(base_recap)
+        print(
+            f"baseline {args.baseline}: {describe(base_s)}; tasks ok={base_count['ok']} skipped={base_count['skipped']}"
+        )
+        print(f"  ratio demo/baseline: {demo / statistics.median(base_s):.2f}")
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"load average (1/5/15 min) after the runs: {load} on {os.cpu_count()} CPUs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
