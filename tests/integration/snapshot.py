@@ -199,6 +199,23 @@ def write_play(path: Any, tasks: list[dict[str, Any]]) -> str:
     return str(path)
 
 
+def ansible_env(**extra: str) -> dict[str, str]:
+    """The environment of an ansible-playbook run here: json callback, no colour or retry files,
+    this virtualenv's tools first on PATH; ``extra`` on top."""
+    bindir = os.path.dirname(sys.executable)
+    return dict(
+        os.environ,
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
+        LANG="C.UTF-8",
+        **extra,
+    )
+
+
 def run_playbook(
     playbook: str,
     extra_vars: dict[str, Any] | None = None,
@@ -228,17 +245,8 @@ def run_playbook(
     if diff_mode:
         argv.append("--diff")
     argv.append(playbook)
-    env = dict(
-        os.environ,
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_RETRY_FILES_ENABLED="0",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
-        LANG="C.UTF-8",
-    )
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, check=False, cwd=REPO_ROOT)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=ansible_env(), timeout=timeout, check=False,
+                          cwd=REPO_ROOT)
     try:
         out = json.loads(proc.stdout[proc.stdout.index("{") :])
     except ValueError:
@@ -261,19 +269,8 @@ def run_chain_play(
     playbook = os.path.join(str(tmp), "play.yml")
     with open(playbook, "w", encoding="utf-8") as handle:
         handle.write(yaml.safe_dump(plays, sort_keys=False))
-    bindir = os.path.dirname(sys.executable)
-    env = dict(
-        os.environ,
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_PIPELINING=str(pipelining),
-        ANSIBLE_HOST_KEY_CHECKING="0",
-        ANSIBLE_RETRY_FILES_ENABLED="0",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_NOCOLOR="1",
-        PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
-        LANG="C.UTF-8",
-    )
-    argv = [os.path.join(bindir, "ansible-playbook"), "-i", inventory, playbook]
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, playbook]
+    env = ansible_env(ANSIBLE_PIPELINING=str(pipelining), ANSIBLE_HOST_KEY_CHECKING="0")
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False, cwd=REPO_ROOT)
     try:
         out = json.loads(proc.stdout[proc.stdout.index("{") :])

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import snapshot
 
 FILES = Path(__file__).parent / "files"
 IMAGE = "nested-hosts/base:bookworm"
@@ -27,9 +28,7 @@ def _play(name: str, check: bool = False, *extra: str) -> tuple[int, dict[str, A
     bindir = os.path.dirname(sys.executable)
     argv = [os.path.join(bindir, "ansible-playbook"), "-i", str(FILES / "registry_inventory.yml"),
             "-e", f"nhreg_image={IMAGE}", *extra, str(FILES / name)] + (["--check"] if check else [])
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
-               ANSIBLE_RETRY_FILES_ENABLED="0", LANG="C.UTF-8", PATH=bindir + os.pathsep + os.environ["PATH"])
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1200, check=False)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=snapshot.ansible_env(), timeout=1200, check=False)
     try:
         out = json.loads(proc.stdout[proc.stdout.index("{"):])
     except ValueError:
