@@ -2,6 +2,9 @@
 # Prepare a Debian/Ubuntu machine (as root) to develop, test and demo nested.hosts.
 # Idempotent: a second run only checks. Steps: apt packages, a virtualenv with pinned
 # Python tools, the collection linked where Ansible finds it, and a running dockerd.
+#   scripts/setup.sh          everything `make test` needs (the default)
+#   scripts/setup.sh --demo   only what `make demo` needs: its apt packages and requirements-demo.txt,
+#                             about half the download of a fresh machine's first run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -10,14 +13,26 @@ PYTHON=${PYTHON:-python3}
 
 log() { printf '==> %s\n' "$*"; }
 
+profile=full
+case "${1:-}" in
+  "") ;;
+  --demo) profile=demo ;;
+  *) echo "scripts/setup.sh: unknown argument '$1' (use --demo, or nothing for the full setup)" >&2; exit 2 ;;
+esac
+
 if [ "$(id -u)" -ne 0 ]; then
   echo "scripts/setup.sh: run as root (it installs apt packages and starts dockerd)" >&2
   exit 2
 fi
 
-APT_PACKAGES=(docker.io debootstrap iptables jq make rsync git ca-certificates python3-venv chromium shellcheck dpkg-dev
-  qemu-system-x86 qemu-utils zstd e2fsprogs openssh-client  # this line: scripts/hostlab.py guests
-  pypy3)  # PyPy 3.9: module code on an old Python (make unit-py39)
+# What the demo runs on this machine: dockerd, debootstrap for the offline base image, make and git.
+DEMO_APT_PACKAGES=(docker.io debootstrap iptables make git ca-certificates python3-venv)
+APT_PACKAGES=("${DEMO_APT_PACKAGES[@]}")
+if [ "$profile" = full ]; then
+  APT_PACKAGES+=(jq rsync chromium shellcheck dpkg-dev
+    qemu-system-x86 qemu-utils zstd e2fsprogs openssh-client  # this line: scripts/hostlab.py guests
+    pypy3)  # PyPy 3.9: module code on an old Python (make unit-py39)
+fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -30,26 +45,34 @@ else
   log "apt: all packages present"
 fi
 
+# requirements.txt includes requirements-demo.txt; a stamp holds the files a venv was made from, so the
+# full venv also satisfies the demo and a demo venv is completed by the full setup.
 stamp=$VENV/.nested-hosts-requirements
-if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/requirements.txt" "$stamp"; then
-  log "python: creating $VENV with pinned tools"
+full_reqs=$(cat "$ROOT/requirements.txt" "$ROOT/requirements-demo.txt")
+demo_reqs=$(cat "$ROOT/requirements-demo.txt")
+have_reqs=$(cat "$stamp" 2>/dev/null || true)
+if [ "$profile" = full ]; then want_reqs=$full_reqs; reqs_file=requirements.txt; else want_reqs=$demo_reqs; reqs_file=requirements-demo.txt; fi
+if [ "$have_reqs" = "$want_reqs" ] || { [ "$profile" = demo ] && [ "$have_reqs" = "$full_reqs" ]; }; then
+  log "python: $VENV is current"
+else
+  log "python: creating $VENV with the pins of $reqs_file"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -r "$ROOT/requirements.txt" -c "$ROOT/constraints.txt"
-  cp "$ROOT/requirements.txt" "$stamp"
-else
-  log "python: $VENV is current"
+  "$VENV/bin/pip" install -q -r "$ROOT/$reqs_file" -c "$ROOT/constraints.txt"
+  printf '%s' "$want_reqs" >"$stamp"
 fi
 
 # The module tests on the oldest interpreter available from Debian (PyPy 3.9): requirements-py39.txt.
-stamp39=$VENV/py39/.nested-hosts-requirements
-if [ ! -f "$stamp39" ] || ! cmp -s "$ROOT/requirements-py39.txt" "$stamp39"; then
-  log "python: creating $VENV/py39 (PyPy 3.9) with pinned test tools"
-  [ -x "$VENV/py39/bin/python" ] || pypy3 -m venv "$VENV/py39"
-  "$VENV/py39/bin/pip" install -q -r "$ROOT/requirements-py39.txt"
-  cp "$ROOT/requirements-py39.txt" "$stamp39"
-else
-  log "python: $VENV/py39 is current"
+if [ "$profile" = full ]; then
+  stamp39=$VENV/py39/.nested-hosts-requirements
+  if [ ! -f "$stamp39" ] || ! cmp -s "$ROOT/requirements-py39.txt" "$stamp39"; then
+    log "python: creating $VENV/py39 (PyPy 3.9) with pinned test tools"
+    [ -x "$VENV/py39/bin/python" ] || pypy3 -m venv "$VENV/py39"
+    "$VENV/py39/bin/pip" install -q -r "$ROOT/requirements-py39.txt"
+    cp "$ROOT/requirements-py39.txt" "$stamp39"
+  else
+    log "python: $VENV/py39 is current"
+  fi
 fi
 
 # Make the checkout importable as nested.hosts: Ansible's default collection path.

@@ -27,7 +27,7 @@ GALAXY = yaml.safe_load((REPO / "galaxy.yml").read_text(encoding="utf-8"))
 NOT_SHIPPED = {
     ".ci", ".venv", ".git", ".ansible", ".hypothesis", ".mypy_cache", ".pytest_cache", ".ruff_cache",
     "benchmarks", "build", "molecule", "reports", "scripts", "tests",
-    "Makefile", "constraints.txt", "requirements.txt", "requirements-py39.txt", "mypy.ini", "ruff.toml",
+    "Makefile", "constraints.txt", "requirements.txt", "requirements-demo.txt", "requirements-py39.txt", "mypy.ini", "ruff.toml",
 }
 # What users need, one file per kind of content.
 SHIPPED = [
