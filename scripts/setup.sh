@@ -5,6 +5,7 @@
 #   scripts/setup.sh          everything `make test` needs (the default)
 #   scripts/setup.sh --demo   only what `make demo` needs: its apt packages and requirements-demo.txt,
 #                             about half the download of a fresh machine's first run
+#   --list-packages           print the profile's apt packages and stop (benchmarks/bench_first_run.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -14,16 +15,14 @@ PYTHON=${PYTHON:-python3}
 log() { printf '==> %s\n' "$*"; }
 
 profile=full
-case "${1:-}" in
-  "") ;;
-  --demo) profile=demo ;;
-  *) echo "scripts/setup.sh: unknown argument '$1' (use --demo, or nothing for the full setup)" >&2; exit 2 ;;
-esac
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "scripts/setup.sh: run as root (it installs apt packages and starts dockerd)" >&2
-  exit 2
-fi
+list_only=false
+for arg in "$@"; do
+  case "$arg" in
+    --demo) profile=demo ;;
+    --list-packages) list_only=true ;;
+    *) echo "scripts/setup.sh: unknown argument '$arg' (use --demo, or nothing for the full setup)" >&2; exit 2 ;;
+  esac
+done
 
 # What the demo runs on this machine: dockerd, debootstrap for the offline base image, make and git.
 DEMO_APT_PACKAGES=(docker.io debootstrap iptables make git ca-certificates python3-venv)
@@ -33,6 +32,16 @@ if [ "$profile" = full ]; then
     qemu-system-x86 qemu-utils zstd e2fsprogs openssh-client  # this line: scripts/hostlab.py guests
     pypy3)  # PyPy 3.9: module code on an old Python (make unit-py39)
 fi
+if [ "$list_only" = true ]; then
+  echo "${APT_PACKAGES[*]}"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "scripts/setup.sh: run as root (it installs apt packages and starts dockerd)" >&2
+  exit 2
+fi
+
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
