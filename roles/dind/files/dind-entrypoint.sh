@@ -90,7 +90,7 @@ rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid /run/contain
 # iptables: DIND_IPTABLES names the backend, or auto takes the one the host uses (nh_choose_iptables).
 mode="${DIND_IPTABLES:-auto}"
 if [ "$mode" = auto ]; then
-	nh_choose_iptables
+	nh_choose_iptables /proc
 	mode=$NH_IPTABLES_MODE
 fi
 if [ -n "$mode" ]; then

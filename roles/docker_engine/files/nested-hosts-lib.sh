@@ -18,7 +18,7 @@
 #   nh_is_dockerd PID [PROC_ROOT]                 true when PID is a live dockerd
 #   nh_running_pid PIDFILE [PROC_ROOT]            print the pid of the dockerd PIDFILE names
 #   nh_remove_stale_pidfile PIDFILE [PROC_ROOT]   remove PIDFILE unless it names a live dockerd
-#   nh_choose_iptables                            set NH_IPTABLES_MODE to nft, legacy or ''
+#   nh_choose_iptables [PROC_ROOT]                set NH_IPTABLES_MODE to nft, legacy or ''
 #   nh_use_iptables MODE                          point iptables and ip6tables at MODE
 #   nh_cgroup_parent [PROC_ROOT] [SYS_ROOT]       set NH_CGROUP_PARENT for a dockerd in a container
 # Names starting with _nh_ are this file's scratch variables (POSIX sh has no local).
@@ -70,12 +70,35 @@ _nh_count_rules() {
 	printf '%s\n%s\n' "$_nh_v4" "$_nh_v6" | grep -c '^-' || true
 }
 
+_nh_no_legacy_tables() {
+	# True when the legacy (x_tables) IPv4 and IPv6 table lists of this network namespace under
+	# proc root $1 can be read and are both empty. Absent lists (no ip_tables module) say nothing.
+	for _nh_names in "$1/net/ip_tables_names" "$1/net/ip6_tables_names"; do
+		[ -r "$_nh_names" ] || return 1
+		_nh_line=
+		{ IFS= read -r _nh_line <"$_nh_names" || [ -n "$_nh_line" ]; } 2>/dev/null && return 1
+		[ -z "$_nh_line" ] || return 1
+	done
+}
+
 nh_choose_iptables() {
 	# The inner dockerd must write its rules into the backend the host already uses, where the
 	# kernel filters this container's traffic. kind's rule: the backend holding more rules wins;
 	# nft on a tie (also when both are empty) if iptables-nft can read the tables, else legacy.
 	# Sets NH_IPTABLES_MODE to nft or legacy, or to '' when neither backend can be read.
 	NH_IPTABLES_MODE=
+	# The kernel lists the legacy tables that exist in this network namespace: none (the usual
+	# fresh container) means legacy holds no rules and can be read, so only nft's readability
+	# decides, and four save commands and two greps become one save command.
+	if _nh_no_legacy_tables "${1:-/proc}"; then
+		if timeout 5 iptables-nft-save >/dev/null 2>&1; then
+			NH_IPTABLES_MODE=nft
+		else
+			NH_IPTABLES_MODE=legacy
+		fi
+		log "iptables backend: $NH_IPTABLES_MODE (no legacy tables in this network namespace)"
+		return 0
+	fi
 	_nh_nft=$(_nh_count_rules nft) || _nh_nft=unreadable
 	_nh_legacy=$(_nh_count_rules legacy) || _nh_legacy=unreadable
 	if [ "$_nh_nft" != unreadable ] && { [ "$_nh_legacy" = unreadable ] || [ "$_nh_legacy" -le "$_nh_nft" ]; }; then

@@ -48,19 +48,80 @@ IPTABLES_CASES = {
 }
 
 
+def _stub_save_commands(bin_dir: Path, backends: dict[str, tuple[int | None, int | None]]) -> None:
+    for backend, (v4, v6) in backends.items():
+        for tool, rules in ((f"iptables-{backend}-save", v4), (f"ip6tables-{backend}-save", v6)):
+            stub = bin_dir / tool
+            # Each run leaves its name in ran.log, so that a test can tell which commands ran.
+            stub.write_text(_save_command(rules).replace("#!/bin/sh\n", f"#!/bin/sh\necho {tool} >>{bin_dir}/ran.log\n", 1))
+            stub.chmod(0o755)
+
+
+def _proc_with_legacy_tables(root: Path, ipv4: str | None, ipv6: str | None) -> Path:
+    """A stand-in proc root whose net/ip_tables_names and net/ip6_tables_names hold ``ipv4`` and
+    ``ipv6`` (None: the file is absent, as without the ip_tables module)."""
+    (root / "net").mkdir(parents=True)
+    for name, text in (("ip_tables_names", ipv4), ("ip6_tables_names", ipv6)):
+        if text is not None:
+            (root / "net" / name).write_text(text)
+    return root
+
+
 @pytest.mark.parametrize(("backends", "expected", "logged"), IPTABLES_CASES.values(), ids=IPTABLES_CASES.keys())
 def test_choose_iptables(
     tmp_path: Path, backends: dict[str, tuple[int | None, int | None]], expected: str, logged: str
 ) -> None:
-    for backend, (v4, v6) in backends.items():
-        for tool, rules in ((f"iptables-{backend}-save", v4), (f"ip6tables-{backend}-save", v6)):
-            stub = tmp_path / tool
-            stub.write_text(_save_command(rules))
-            stub.chmod(0o755)
-    proc = _sh('nh_choose_iptables\necho "MODE=$NH_IPTABLES_MODE"', path=f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    """Legacy tables exist in the network namespace: the rules of both backends are counted."""
+    _stub_save_commands(tmp_path, backends)
+    proc_root = _proc_with_legacy_tables(tmp_path / "proc", "filter\nnat\n", "")
+    proc = _sh(
+        f'nh_choose_iptables "{proc_root}"\necho "MODE=$NH_IPTABLES_MODE"',
+        path=f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"MODE={expected}"
     assert "LOG iptables backend: " in proc.stderr and logged in proc.stderr, proc.stderr
+
+
+# id: (nft readable, expected choice)
+NO_LEGACY_TABLES_CASES = {"nft-readable": (True, "nft"), "nft-unreadable": (False, "legacy")}
+
+
+@pytest.mark.parametrize(("nft_readable", "expected"), NO_LEGACY_TABLES_CASES.values(), ids=NO_LEGACY_TABLES_CASES.keys())
+def test_choose_iptables_without_legacy_tables(tmp_path: Path, nft_readable: bool, expected: str) -> None:
+    """No legacy table in the network namespace: legacy holds no rules, so the choice is the one the
+    counts would give (nft when readable, else legacy) after one nft save command only."""
+    _stub_save_commands(tmp_path, {"nft": (5, 1) if nft_readable else (None, None), "legacy": (0, 0)})
+    proc_root = _proc_with_legacy_tables(tmp_path / "proc", "", "")
+    proc = _sh(
+        f'nh_choose_iptables "{proc_root}"\necho "MODE=$NH_IPTABLES_MODE"',
+        path=f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"MODE={expected}"
+    assert f"LOG iptables backend: {expected} (no legacy tables in this network namespace)" in proc.stderr
+    assert (tmp_path / "ran.log").read_text().split() == ["iptables-nft-save"]
+
+
+# id: (ip_tables_names, ip6_tables_names; None = absent)
+LEGACY_TABLES_UNKNOWN_CASES = {
+    "no-ip_tables-module": (None, None),
+    "ipv6-list-absent": ("", None),
+    "ipv6-table-only": ("", "filter\n"),
+}
+
+
+@pytest.mark.parametrize(("ipv4", "ipv6"), LEGACY_TABLES_UNKNOWN_CASES.values(), ids=LEGACY_TABLES_UNKNOWN_CASES.keys())
+def test_choose_iptables_counts_unless_both_lists_are_empty(tmp_path: Path, ipv4: str | None, ipv6: str | None) -> None:
+    _stub_save_commands(tmp_path, {"nft": (1, 0), "legacy": (0, 4)})
+    proc_root = _proc_with_legacy_tables(tmp_path / "proc", ipv4, ipv6)
+    proc = _sh(
+        f'nh_choose_iptables "{proc_root}"\necho "MODE=$NH_IPTABLES_MODE"',
+        path=f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "MODE=legacy"
+    assert "legacy rules: 4, nft rules: 1" in proc.stderr, proc.stderr
 
 
 # --- nh_cgroup_parent --------------------------------------------------------------------------
