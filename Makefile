@@ -75,8 +75,10 @@ changelog-check:
 	bash scripts/changelog.sh --check
 
 # BENCH_NODE_IMAGES="IMG_BEFORE IMG_AFTER" makes bench_node.py measure both node images in one run
-# and print the after/before ratios (default: the node image the demo and tests build, alone).
+# and print the after/before ratios (default: the node image the demo and tests build). The image
+# before comes first: by default the one commit 1a29eed built, the last before the boot-work trims.
 BENCH_NODE_IMAGES ?= nested-hosts/node:bookworm
+BENCH_NODE_ARGS ?= --baseline-ref 1a29eed
 bench: setup
 	for b in benchmarks/bench_*.py; do [ "$$b" = benchmarks/bench_node.py ] || python "$$b"; done
 	python benchmarks/bench_node.py $(foreach i,$(BENCH_NODE_IMAGES),--image $(i)) $(BENCH_NODE_ARGS)

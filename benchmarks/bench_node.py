@@ -3,11 +3,14 @@
 """Measure kind/kicbase-style systemd nodes (nested.hosts.node_image / nested.hosts.node).
 
 Run from the repository root:
-  .venv/bin/python benchmarks/bench_node.py [--image IMG [--image IMG2 ...]] [--rounds N] [--fleet N] [--idle-nodes N]
+  .venv/bin/python benchmarks/bench_node.py [--baseline-ref REF] [--image IMG [--image IMG2 ...]] [--rounds N]
+      [--fleet N] [--idle-nodes N]
 
 With several ``--image`` values every figure is measured for each image in the same run (the
 single-node rounds alternate between the images), and the last image is compared with the first:
-give the image before a change first and the image after it last.
+give the image before a change first and the image after it last. ``--baseline-ref REF`` builds the
+image before from the collection as it was at git commit REF (its own node_image role, in a
+temporary worktree, as ``nhbench-node-before:<commit>``, removed at the end) and measures it first.
 
 1. One node, median of N rounds: ready time, from ``docker run -d`` to systemd
    ``running``/``degraded`` and dockerd answering inside (the image's ``nested-hosts-node-ready``
@@ -73,6 +76,56 @@ from ansible_collections.nested.hosts.plugins.module_utils import _nesting
 def docker(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, LANG="C")
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout, env=env)
+
+
+BASELINE_PLAY = """---
+- name: The node image as the collection built it at the baseline commit
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  roles:
+    - role: nested.hosts.node_image
+"""
+
+
+def baseline_image_name(commit: str) -> str:
+    """The tag a baseline commit's node image is built under (PREFIX, so the clean-up finds it)."""
+    return f"{PREFIX}before:{commit[:12]}"
+
+
+def build_baseline(ref: str) -> str:
+    """Build the node image of git commit REF with that commit's own node_image role; return its name."""
+    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", f"{ref}^{{commit}}"],
+                         capture_output=True, text=True, check=False)
+    if rev.returncode:
+        raise SystemExit(f"--baseline-ref {ref}: not a commit of this repository ({rev.stderr.strip()})")
+    commit = rev.stdout.strip()
+    image = baseline_image_name(commit)
+    work = Path(tempfile.mkdtemp(prefix="nhbench-node-baseline-"))
+    tree = work / "tree"
+    try:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), commit],
+                       capture_output=True, text=True, check=True)
+        (work / "ansible_collections" / "nested").mkdir(parents=True)
+        os.symlink(tree, work / "ansible_collections" / "nested" / "hosts")
+        (work / "play.yml").write_text(BASELINE_PLAY, encoding="utf-8")
+        name, tag = image.split(":")
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=f"{work}:{os.environ.get('ANSIBLE_COLLECTIONS_PATH', '')}",
+                   ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
+        playbook = Path(sys.executable).with_name("ansible-playbook")
+        proc = subprocess.run(
+            [str(playbook), "-i", "localhost,", str(work / "play.yml"), "-e", f"ansible_python_interpreter={sys.executable}",
+             "-e", f"node_image_name={name}", "-e", f"node_image_tag={tag}",
+             "-e", f"node_image_build_dir={work / 'context'}"],
+            capture_output=True, text=True, check=False, env=env, cwd=tree)
+        if proc.returncode:
+            tail = "\n".join(proc.stdout.splitlines()[-30:])
+            raise SystemExit(f"building the node image of {commit[:12]} failed:\n{tail}")
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], capture_output=True,
+                       check=False)
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+    return image
 
 
 def run_flags(proc_root: str, sys_root: str) -> list[str]:
@@ -377,6 +430,7 @@ def main() -> int:
     parser.add_argument(
         "--image", action="append", help="node image (nested.hosts.node_image); repeat to compare, first = before"
     )
+    parser.add_argument("--baseline-ref", help="git commit whose node image is measured first (built from it)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds for the single-node medians (>= 5)")
     parser.add_argument("--fleet", type=int, default=10, help="nodes started at once")
     parser.add_argument("--idle-nodes", type=int, default=50, help="nodes whose idle memory is read (0: skip)")
@@ -397,6 +451,19 @@ def main() -> int:
             f"SKIP bench_node: image(s) {', '.join(missing)} missing; build them with the nested.hosts.node_image role"
         )
         return 0
+    baseline = None
+    if args.baseline_ref:
+        baseline = build_baseline(args.baseline_ref)
+        print(f"baseline: {baseline}, built by the node_image role of {args.baseline_ref}")
+        images = [baseline, *images]
+    try:
+        return measure(args, images)
+    finally:
+        if baseline:
+            docker("image", "rm", "-f", baseline, check=False)
+
+
+def measure(args: argparse.Namespace, images: list[str]) -> int:
     flags = run_flags(args.proc_root, args.sys_root)
     leftovers = docker("ps", "-aq", "--filter", f"name=^{PREFIX}").stdout.split()
     if leftovers:
