@@ -11,7 +11,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from ansible_collections.nested.hosts.plugins.module_utils._recipe import RecipeError, recipe_hash
+from ansible_collections.nested.hosts.plugins.module_utils._recipe import RecipeError, labelled_systemd_version, recipe_hash
 
 CASES: list[tuple[str, dict[str, t.Any]]] = [
     ("empty", {}),
@@ -66,3 +66,48 @@ ERRORS = pytest.mark.parametrize(
 def test_errors(recipe: t.Any, message: str) -> None:
     with pytest.raises(RecipeError, match=message):
         recipe_hash(recipe)
+
+
+def _image(labels: t.Any, layers: t.Any) -> dict[str, t.Any]:
+    return {"Id": "sha256:" + "9" * 64, "Config": {"Labels": labels}, "RootFS": {"Type": "layers", "Layers": layers}}
+
+
+TOP = "sha256:" + "b" * 64
+LOWER = "sha256:" + "a" * 64
+LABELLED = {"io.nested-hosts.systemd-version": "252", "io.nested-hosts.systemd-version-layer": TOP}
+
+
+@pytest.mark.parametrize(
+    ("image", "version"),
+    [
+        (_image(LABELLED, [LOWER, TOP]), 252),
+        # Built FROM a labelled image with a layer of its own: the inherited label no longer holds.
+        (_image(LABELLED, [LOWER, TOP, "sha256:" + "c" * 64]), None),
+        (_image({**LABELLED, "io.nested-hosts.test": "only a label added"}, [LOWER, TOP]), 252),
+        (_image({"io.nested-hosts.systemd-version": "252"}, [LOWER, TOP]), None),
+        (_image({**LABELLED, "io.nested-hosts.systemd-version": "252.1"}, [TOP]), None),
+        (_image({**LABELLED, "io.nested-hosts.systemd-version": ""}, [TOP]), None),
+        (_image({**LABELLED, "io.nested-hosts.systemd-version": "0"}, [TOP]), 0),
+        (_image(None, [TOP]), None),
+        (_image(LABELLED, None), None),
+        (_image(LABELLED, []), None),
+        ({}, None),
+        (None, None),
+    ],
+    ids=[
+        "own-layer",
+        "derived-with-layer",
+        "derived-label-only",
+        "no-layer-label",
+        "not-digits",
+        "empty",
+        "zero",
+        "no-labels",
+        "no-rootfs",
+        "no-layers",
+        "empty-image",
+        "not-a-mapping",
+    ],
+)
+def test_labelled_systemd_version(image: t.Any, version: int | None) -> None:
+    assert labelled_systemd_version(image) == version
