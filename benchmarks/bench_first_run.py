@@ -192,7 +192,7 @@ def main() -> int:
         total = packages_s + venv_s + demo_s
         verdict = "meets" if total <= args.goal else "misses"
         print(f"  ratio first run/goal ({args.goal:.0f} s): {total / args.goal:.2f} ({verdict} the goal <= 1)")
-    full_update, full_install, _ = parts["full set"]
+    full_update, full_install, _full_unpacked = parts["full set"]
     print(f"  (make setup's full set instead: packages {full_update + full_install:.1f} s, "
           f"virtualenv {venvs['requirements.txt']:.1f} s)")
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
