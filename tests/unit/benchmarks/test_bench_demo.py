@@ -5,19 +5,12 @@ inventory, and its failure when docker does not answer."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_demo.py"
-SPEC = importlib.util.spec_from_file_location("bench_demo", PATH)
-assert SPEC and SPEC.loader
-bench = importlib.util.module_from_spec(SPEC)
-sys.modules["bench_demo"] = bench
-SPEC.loader.exec_module(bench)
+import bench_demo as bench  # benchmarks/ is on the path (conftest.py)
 
 # A real recap, from a converged re-run of the demo on this machine kind.
 CONVERGED = """

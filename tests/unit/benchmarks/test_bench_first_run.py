@@ -5,19 +5,14 @@ sum of the parts, and the package lists it takes from scripts/setup.sh."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_first_run.py"
-SPEC = importlib.util.spec_from_file_location("bench_first_run", PATH)
-assert SPEC and SPEC.loader
-bench = importlib.util.module_from_spec(SPEC)
-sys.modules["bench_first_run"] = bench
-SPEC.loader.exec_module(bench)
+import bench_first_run as bench  # benchmarks/ is on the path (conftest.py)
+
+REPO = Path(__file__).resolve().parents[3]
 
 # The summary ansible.posix.profile_roles printed after a first demo run on this machine kind.
 ROLES_RECAP = """
@@ -63,6 +58,6 @@ def test_setup_packages_are_setup_sh_lists_and_the_demo_share_is_part_of_the_ful
     demo, full = bench.setup_packages(True), bench.setup_packages(False)
     assert "docker.io" in demo and "debootstrap" in demo and "pypy3" not in demo
     assert set(demo) < set(full) and "pypy3" in full
-    listed = subprocess.run(["bash", "scripts/setup.sh", "--list-packages", "--demo"], cwd=PATH.parents[1],
+    listed = subprocess.run(["bash", "scripts/setup.sh", "--list-packages", "--demo"], cwd=REPO,
                             capture_output=True, text=True, check=True).stdout.split()
     assert demo == listed

@@ -5,19 +5,14 @@ is no commit refused before anything is built."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_node.py"
-SPEC = importlib.util.spec_from_file_location("bench_node", PATH)
-assert SPEC and SPEC.loader
-bench = importlib.util.module_from_spec(SPEC)
-sys.modules["bench_node"] = bench
-SPEC.loader.exec_module(bench)
+import bench_node as bench  # benchmarks/ is on the path (conftest.py)
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_baseline_image_carries_the_bench_prefix_and_the_short_commit() -> None:
@@ -27,10 +22,10 @@ def test_baseline_image_carries_the_bench_prefix_and_the_short_commit() -> None:
 
 
 def test_a_ref_that_is_no_commit_is_refused_and_no_worktree_is_left() -> None:
-    before = subprocess.run(["git", "-C", str(PATH.parents[1]), "worktree", "list"], capture_output=True, text=True,
+    before = subprocess.run(["git", "-C", str(REPO), "worktree", "list"], capture_output=True, text=True,
                             check=True).stdout
     with pytest.raises(SystemExit, match="--baseline-ref no-such-ref-here: not a commit of this repository"):
         bench.build_baseline("no-such-ref-here")
-    after = subprocess.run(["git", "-C", str(PATH.parents[1]), "worktree", "list"], capture_output=True, text=True,
+    after = subprocess.run(["git", "-C", str(REPO), "worktree", "list"], capture_output=True, text=True,
                            check=True).stdout
     assert after == before

@@ -2,17 +2,11 @@
 """benchmarks/bench_seed.py: the docker exec chain per depth and the playbook it writes."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 import yaml
 
-_SPEC = importlib.util.spec_from_file_location(
-    "bench_seed", Path(__file__).resolve().parents[3] / "benchmarks" / "bench_seed.py")
-assert _SPEC is not None and _SPEC.loader is not None
-bench_seed = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(bench_seed)
+import bench_seed  # benchmarks/ is on the path (conftest.py)
 
 
 @pytest.mark.parametrize(
