@@ -67,19 +67,25 @@ def _proc_with_legacy_tables(root: Path, ipv4: str | None, ipv6: str | None) -> 
     return root
 
 
+def _choose_iptables(bin_dir: Path, proc_root: Path, expected: str) -> subprocess.CompletedProcess[str]:
+    """Run nh_choose_iptables on ``proc_root`` with the stand-in save commands of ``bin_dir`` first on
+    PATH; it must succeed and choose ``expected``."""
+    proc = _sh(
+        f'nh_choose_iptables "{proc_root}"\necho "MODE=$NH_IPTABLES_MODE"',
+        path=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"MODE={expected}"
+    return proc
+
+
 @pytest.mark.parametrize(("backends", "expected", "logged"), IPTABLES_CASES.values(), ids=IPTABLES_CASES.keys())
 def test_choose_iptables(
     tmp_path: Path, backends: dict[str, tuple[int | None, int | None]], expected: str, logged: str
 ) -> None:
     """Legacy tables exist in the network namespace: the rules of both backends are counted."""
     _stub_save_commands(tmp_path, backends)
-    proc_root = _proc_with_legacy_tables(tmp_path / "proc", "filter\nnat\n", "")
-    proc = _sh(
-        f'nh_choose_iptables "{proc_root}"\necho "MODE=$NH_IPTABLES_MODE"',
-        path=f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == f"MODE={expected}"
+    proc = _choose_iptables(tmp_path, _proc_with_legacy_tables(tmp_path / "proc", "filter\nnat\n", ""), expected)
     assert "LOG iptables backend: " in proc.stderr and logged in proc.stderr, proc.stderr
 
 
@@ -92,13 +98,7 @@ def test_choose_iptables_without_legacy_tables(tmp_path: Path, nft_readable: boo
     """No legacy table in the network namespace: legacy holds no rules, so the choice is the one the
     counts would give (nft when readable, else legacy) after one nft save command only."""
     _stub_save_commands(tmp_path, {"nft": (5, 1) if nft_readable else (None, None), "legacy": (0, 0)})
-    proc_root = _proc_with_legacy_tables(tmp_path / "proc", "", "")
-    proc = _sh(
-        f'nh_choose_iptables "{proc_root}"\necho "MODE=$NH_IPTABLES_MODE"',
-        path=f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == f"MODE={expected}"
+    proc = _choose_iptables(tmp_path, _proc_with_legacy_tables(tmp_path / "proc", "", ""), expected)
     assert f"LOG iptables backend: {expected} (no legacy tables in this network namespace)" in proc.stderr
     assert (tmp_path / "ran.log").read_text().split() == ["iptables-nft-save"]
 
