@@ -137,7 +137,9 @@ def _tool(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
-def _env(collections_root: Path) -> dict[str, str]:
+def playbook_env(collections_root: Path) -> dict[str, str]:
+    """The environment of a measured ansible-playbook run: collections_root first (it holds this
+    checkout as nested.hosts), no colour, no retry files."""
     default = os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(Path.home() / ".ansible" / "collections"))
     return dict(
         os.environ,
@@ -182,12 +184,12 @@ def main() -> int:
     try:
         (work / "ansible_collections" / "nested").mkdir(parents=True)
         os.symlink(REPO, work / "ansible_collections" / "nested" / "hosts")
-        env = _env(work)
+        env = playbook_env(work)
         base_env: dict[str, str] = {}
         if args.baseline:
             (work / "base" / "ansible_collections" / "nested").mkdir(parents=True)
             os.symlink(args.baseline.resolve(), work / "base" / "ansible_collections" / "nested" / "hosts")
-            base_env = _env(work / "base")
+            base_env = playbook_env(work / "base")
         import yaml  # from requirements.txt, as in the other benchmarks
 
         (work / "floor.yml").write_text(yaml.safe_dump(floor_inventory(LEVELS)))
