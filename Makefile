@@ -27,7 +27,7 @@ demo-clean: setup-demo
 
 # The full suite. Each step stops the run on failure; pytest prints the summary line last.
 test: setup lint sanity docs-check changelog-check unit-py39
-	pytest -rs -p no:cacheprovider tests/unit tests/integration $(PYTEST_ARGS)
+	pytest -rs -p no:cacheprovider --durations=30 tests/unit tests/integration $(PYTEST_ARGS)
 
 # Static checks of the whole tree. Each tool is pinned in requirements.txt (shellcheck from apt).
 lint:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -194,7 +195,7 @@ def test_kernel_cmdline_carries_the_key_the_guest_script_decodes():
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample hostlab-x\n"
     cmdline = hostlab.kernel_cmdline(key)
     words = cmdline.split()
-    assert "root=/dev/vda" in words and "console=ttyS0" in words
+    assert "root=/dev/vda" in words and "console=ttyS0" in words and "quiet" in words
     (param,) = [w for w in words if w.startswith(hostlab.KEY_CMDLINE_PARAM + "=")]
     assert base64.b64decode(param.split("=", 1)[1]).decode() == key.strip()
     script = hostlab.key_script_text()
@@ -204,11 +205,28 @@ def test_kernel_cmdline_carries_the_key_the_guest_script_decodes():
 
 
 def test_guest_config_texts():
-    assert "iface ens3 inet dhcp" in hostlab.interfaces_text("ens3")
-    assert "allow-hotplug ens3" in hostlab.interfaces_text("ens3")
+    network = hostlab.network_unit_text("ens3")
+    assert "[Match]\nName=ens3\n" in network and "[Network]\nDHCP=ipv4\n" in network
     assert "/dev/vda / ext4" in hostlab.fstab_text()
     sshd = hostlab.sshd_config_text()
     assert "PermitRootLogin prohibit-password" in sshd and "PasswordAuthentication no" in sshd
+
+
+def test_configure_rootfs_networkd_enabled_and_units_masked(tmp_path):
+    (tmp_path / "etc/systemd/system").mkdir(parents=True)  # as debootstrap leaves it
+    hostlab.configure_rootfs(tmp_path, hostname="nhlab-trixie")
+    assert (tmp_path / "etc/systemd/network/10-nhlab.network").read_text() == hostlab.network_unit_text("ens3")
+    assert not (tmp_path / "etc/network/interfaces").exists()
+    units = tmp_path / "etc/systemd/system"
+    assert os.readlink(units / "multi-user.target.wants/systemd-networkd.service") == (
+        "/lib/systemd/system/systemd-networkd.service"
+    )
+    assert os.readlink(units / "sockets.target.wants/systemd-networkd.socket") == "/lib/systemd/system/systemd-networkd.socket"
+    for masked in ("modprobe@drm.service", "modprobe@efi_pstore.service", "apt-daily.timer"):
+        assert os.readlink(units / masked) == "/dev/null"
+    # a second run over the same tree changes nothing and does not fail on the existing links
+    hostlab.configure_rootfs(tmp_path, hostname="nhlab-trixie")
+    assert (tmp_path / "etc/resolv.conf").read_text() == "nameserver 10.0.2.3\n"
 
 
 def test_inventory_yaml():
@@ -311,3 +329,49 @@ def test_qemu_check(tmp_path, script, ok, reason):
     result, text = hostlab.qemu_check(str(fake), seconds=1.0)
     assert result is ok
     assert reason in text
+
+
+def test_probe_cache_keeps_a_verdict_for_one_key(tmp_path):
+    st = os.stat(tmp_path)
+    key = hostlab.probe_cache_key("boot-1\n", st, st)
+    assert key.startswith("boot-1:")
+    cache = tmp_path / hostlab.PROBE_CACHE_FILE
+    assert hostlab.cached_probe(cache, key) is None  # no file yet
+    cache.write_text(json.dumps({"key": key, "works": False, "reason": "hung under KVM (20.0 s)"}))
+    assert hostlab.cached_probe(cache, key) == (False, "hung under KVM (20.0 s)")
+    assert hostlab.cached_probe(cache, hostlab.probe_cache_key("boot-2", st, st)) is None  # another host boot
+    cache.write_text("{not json")
+    assert hostlab.cached_probe(cache, key) is None
+    cache.write_text(json.dumps({"key": key, "works": "yes"}))
+    assert hostlab.cached_probe(cache, key) is None
+
+
+def test_choose_accel_probes_once_per_host_boot(tmp_path, monkeypatch):
+    kernel = tmp_path / "vmlinux"
+    kernel.write_bytes(b"\x7fELF")
+    probes = []
+
+    class Proc:
+        returncode = None
+
+        def __init__(self, *args, **kwargs):
+            probes.append(args)
+
+        def communicate(self, timeout=None):
+            if timeout is not None:
+                raise hostlab.subprocess.TimeoutExpired("qemu", timeout)
+            return b"", b""
+
+        def kill(self):
+            pass
+
+    monkeypatch.setattr(hostlab.os, "access", lambda path, mode: True)
+    monkeypatch.setattr(hostlab, "probe_key_here", lambda qemu, k: "boot-1:qemu:kernel")
+    monkeypatch.setattr(hostlab.subprocess, "Popen", Proc)
+    first = hostlab.choose_accel("auto", "qemu-system-x86_64", kernel, tmp_path, 0.1)
+    second = hostlab.choose_accel("auto", "qemu-system-x86_64", kernel, tmp_path, 0.1)
+    assert len(probes) == 1
+    assert first[0] == second[0] == "tcg"
+    assert second[1].startswith(first[1]) and "probed earlier in this host boot" in second[1]
+    with pytest.raises(hostlab.LabError, match="--accel kvm: .*probed earlier"):
+        hostlab.choose_accel("kvm", "qemu-system-x86_64", kernel, tmp_path, 0.1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.nested.hosts.plugins.filter import child_connection, container_options
+from ansible_collections.nested.hosts.plugins.filter import child_connection, container_options, dpkg_missing
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,13 @@ def test_container_options_filter_passes_through() -> None:
     assert out["privileged"] is True
     assert out["volumes"] == ["v:/var/lib/docker"]
     assert "unmask_system_paths" not in out
+
+
+def test_dpkg_missing_returns_the_missing_packages() -> None:
+    out = dpkg_missing.FilterModule().filters()["dpkg_missing"]("jq\t1.6\tinstalled\n", ["jq", "rsync"])
+    assert out == ["rsync"]
+
+
+def test_dpkg_missing_bad_input_is_a_filter_error() -> None:
+    with pytest.raises(AnsibleFilterError, match=r"nested.hosts.dpkg_missing: the wanted packages must be a list"):
+        dpkg_missing.FilterModule().filters()["dpkg_missing"]("", "jq")
