@@ -23,7 +23,7 @@ temporary worktree, as ``nhbench-node-before:<commit>``, removed at the end) and
    Goal: last image / first image <= 0.60 (40% less boot work).
    The wait blocks in ``systemctl is-system-running --wait`` and then runs the probe, so that the
    measurement itself adds little and the same to every image.
-2. N nodes (default 10) started at once until all are ready: wall time against the CPU floor,
+2. N nodes (default 10; ``--fleet 0`` skips) started at once until all are ready: wall time against the CPU floor,
    N x one node's CPU-seconds / cores, the time the boots would take if they only had to share the
    cores (goal: ratio <= 1.25); and the CPU-seconds the fleet used per node against one node alone.
 3. ``--idle-nodes`` nodes (default 50) started at once, timed against the CPU floor as in 2; then
@@ -433,7 +433,7 @@ def main() -> int:
     )
     parser.add_argument("--baseline-ref", help="git commit whose node image is measured first (built from it)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds for the single-node medians (>= 5)")
-    parser.add_argument("--fleet", type=int, default=10, help="nodes started at once")
+    parser.add_argument("--fleet", type=int, default=10, help="nodes started at once (0: skip)")
     parser.add_argument("--idle-nodes", type=int, default=50, help="nodes whose idle memory is read (0: skip)")
     parser.add_argument("--idle", type=float, default=20.0, help="seconds the idle nodes idle before memory is read")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds a node may take to get ready")
@@ -443,8 +443,8 @@ def main() -> int:
     images = args.image or ["nested-hosts/node:bookworm"]
     if args.rounds < 5:
         parser.error("--rounds must be at least 5 (the figure is a median of >= 5 runs)")
-    if args.fleet < 2:
-        parser.error("--fleet must be at least 2")
+    if args.fleet == 1 or args.fleet < 0:
+        parser.error("--fleet must be 0 (skip) or at least 2")
 
     missing = [i for i in images if docker("image", "inspect", i, check=False).returncode != 0]
     if missing:
@@ -491,9 +491,10 @@ def measure(args: argparse.Namespace, images: list[str]) -> int:
                 f"    host daemons without their reaped children (runc, hooks): median {statistics.median(fig.host_own):.3f}"
                 f" ({fmt(fig.host_own)}); node cgroup + that: {statistics.median(fig.node_cpu) + statistics.median(fig.host_own):.3f}"
             )
-        for fig in figs:
-            print(f"image {fig.image}:")
-            bench.fleet(fig)
+        if args.fleet > 0:
+            for fig in figs:
+                print(f"image {fig.image}:")
+                bench.fleet(fig)
         if args.idle_nodes > 0:
             for fig in figs:
                 print(f"image {fig.image}:")

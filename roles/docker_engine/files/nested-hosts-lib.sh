@@ -111,11 +111,14 @@ nh_choose_iptables() {
 
 nh_use_iptables() {
 	# Point the iptables and ip6tables alternatives at backend $1 where they point elsewhere
-	# (a restarted container keeps its choice without running update-alternatives).
+	# (a restarted container keeps its choice without running update-alternatives). test -ef
+	# (same file once the links are followed) asks the kernel instead of a readlink process per
+	# tool; dash, bash and busybox ash all have it. iptables-nft and iptables-legacy are links to
+	# two different programs (xtables-nft-multi, xtables-legacy-multi), so -ef tells them apart.
 	for _nh_tool in iptables ip6tables; do
 		[ -x "/usr/sbin/$_nh_tool-$1" ] || continue
-		_nh_link=$(readlink "/etc/alternatives/$_nh_tool" 2>/dev/null) || _nh_link=
-		[ "$_nh_link" != "/usr/sbin/$_nh_tool-$1" ] || continue
+		# shellcheck disable=SC3013
+		[ ! "/etc/alternatives/$_nh_tool" -ef "/usr/sbin/$_nh_tool-$1" ] || continue
 		update-alternatives --set "$_nh_tool" "/usr/sbin/$_nh_tool-$1" >/dev/null 2>&1 ||
 			log "could not select $_nh_tool-$1"
 	done
