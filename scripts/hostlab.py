@@ -138,7 +138,7 @@ def recipe(suite: str, mirror: str, disk_size_gib: int, disk_format: str) -> dic
         "disk_format": disk_format,
         "nic": NIC_NAME,
         "masked_units": list(MASKED_UNITS),
-        "enabled_units": [unit for _, unit in ENABLED_UNITS],
+        "enabled_units": [unit for _target, unit in ENABLED_UNITS],
     }
 
 

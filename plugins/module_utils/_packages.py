@@ -49,7 +49,7 @@ def dpkg_missing(dpkg_output: t.Any, wanted: t.Any) -> list[str]:
     for entry in wanted:
         if not isinstance(entry, str) or not entry.strip():
             raise PackageQueryError(f"every wanted package must be a non-empty name, not {entry!r}")
-        name, _, version = entry.strip().partition("=")
+        name, _sep, version = entry.strip().partition("=")
         name = name.split(":", 1)[0]
         if _WILDCARDS & set(entry) or name not in installed or (version and installed[name] != version):
             missing.append(entry)
