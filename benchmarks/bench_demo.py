@@ -17,6 +17,11 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_demo.py [--runs
   ``git worktree add /tmp/nh-main main``), run the same way from DIR with DIR as nested.hosts,
   before each demo run; prints the ratio demo/baseline (the speed-up of a change, in one run).
 
+* profile: one more converged run (not counted in the medians: the callback adds its own time) with
+  ``ansible.posix.profile_tasks`` listing every task; prints the slowest tasks and how the time
+  splits between tasks of ``--cheap`` seconds or more (module runs) and the rest (set_fact,
+  assert, skipped tasks: Ansible's cost per task header). With ``--baseline`` the baseline is
+  profiled the same way, so the profile before and after a change come from one run.
 Prints the medians, the tasks (recap ok= and skipped=, summed over hosts), the ratio to the goal
 (<= 1 meets it) and the ratio demo/floor. Runs alternate, so load changes on a shared machine hit
 all alike. Fails (exit 2), saying why, when docker does not answer.
@@ -51,11 +56,39 @@ RECAP = re.compile(
     re.M,
 )
 COUNTS = ("ok", "changed", "unreachable", "failed", "skipped")
+# profile_tasks' summary line of one task: "<task name> ---------- 1.52s"
+PROFILE_LINE = re.compile(r"^(?P<task>\S.*?) -{2,} (?P<seconds>\d+\.\d+)s$", re.M)
+PROFILE_ENV = {
+    "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
+    "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all",
+    "PROFILE_TASKS_SORT_ORDER": "descending",
+}
 
 
 def parse_recap(text: str) -> dict[str, dict[str, int]]:
     """Host -> its PLAY RECAP counts; the last recap line of a host wins."""
     return {m["host"]: {k: int(m[k]) for k in COUNTS} for m in RECAP.finditer(text)}
+
+
+def parse_profile(text: str) -> list[tuple[str, float]]:
+    """(task, seconds) for every task profile_tasks listed, slowest first."""
+    rows = [(m["task"], float(m["seconds"])) for m in PROFILE_LINE.finditer(text)]
+    return sorted(rows, key=lambda row: row[1], reverse=True)
+
+
+def profile_summary(rows: list[tuple[str, float]], top: int, cheap: float) -> list[str]:
+    """The slowest ``top`` tasks and the split at ``cheap`` seconds, as printable lines."""
+    if not rows:
+        return ["  no profile_tasks lines in the output"]
+    slow = [r for r in rows if r[1] >= cheap]
+    rest = [r for r in rows if r[1] < cheap]
+    lines = [
+        f"  {len(rows)} task headers, {sum(r[1] for r in rows):.1f} s in all: {len(slow)} of {cheap:.2f} s or more"
+        f" take {sum(r[1] for r in slow):.1f} s; the other {len(rest)} take {sum(r[1] for r in rest):.1f} s"
+        + (f" ({1000 * sum(r[1] for r in rest) / len(rest):.0f} ms each)" if rest else "")
+    ]
+    lines += [f"  {seconds:6.2f} s  {task}" for task, seconds in rows[:top]]
+    return lines
 
 
 def totals(recap: dict[str, dict[str, int]]) -> dict[str, int]:
@@ -172,7 +205,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="measured converged re-runs (after one warm-up run)")
     parser.add_argument("--goal", type=float, default=GOAL_S, help="goal for the median converged re-run, seconds")
     parser.add_argument("--baseline", type=Path, help="another checkout of the collection to compare with")
+    parser.add_argument("--profile-top", type=int, default=15, help="slowest tasks of the profiled run to print (0: no profiled run)")
+    parser.add_argument("--cheap", type=float, default=0.25, help="seconds below which a task counts as cheap in the profile")
     args = parser.parse_args()
+    if args.profile_top < 0:
+        parser.error("--profile-top must be 0 (no profiled run) or more")
     if args.baseline and not (args.baseline / "playbooks" / "demo.yml").is_file():
         print(f"FAIL: --baseline {args.baseline} holds no playbooks/demo.yml", file=sys.stderr)
         return 2
@@ -222,6 +259,13 @@ def main() -> int:
                 ["-i", str(work / "floor.yml"), str(work / "ping.yml")], env
             )
             floor_s.append(elapsed)
+        profiles: list[tuple[str, list[tuple[str, float]]]] = []
+        if args.profile_top:
+            if args.baseline:
+                _s, _r, out = run_playbook(DEMO_ARGV, dict(base_env, **PROFILE_ENV), cwd=args.baseline)
+                profiles.append((f"baseline {args.baseline}", parse_profile(out)))
+            _s, _r, out = run_playbook(DEMO_ARGV, dict(env, **PROFILE_ENV))
+            profiles.append(("this checkout", parse_profile(out)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     demo, floor = statistics.median(demo_s), statistics.median(floor_s)
@@ -239,6 +283,9 @@ def main() -> int:
             f"baseline {args.baseline}: {describe(base_s)}; tasks ok={base_count['ok']} skipped={base_count['skipped']}"
         )
         print(f"  ratio demo/baseline: {demo / statistics.median(base_s):.2f}")
+    for label, rows in profiles:
+        print(f"profile of one more converged run, {label} (ansible.posix.profile_tasks, not in the medians):")
+        print("\n".join(profile_summary(rows, args.profile_top, args.cheap)))
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"load average (1/5/15 min) after the runs: {load} on {os.cpu_count()} CPUs")
     return 0

@@ -102,3 +102,47 @@ def test_changed_tasks_names_task_and_host() -> None:
         "nested.hosts.node_image : Build the node image (localhost)",
         "nested.hosts.dind : Write the fingerprints of the checked certificates (nhdemo-node-1 -> localhost)",
     ]
+
+
+# The end of a converged demo run with ansible.posix.profile_tasks listing every task (this machine,
+# lines abridged to four tasks), after the recap.
+PROFILED = """\
+Wednesday 02 December 2026  00:27:33 +0000 (0:00:00.031)       0:00:25.506 ****
+===============================================================================
+nested.hosts.node : Run the node containers ----------------------------- 1.63s
+Run nesting_facts on the level itself ----------------------------------- 1.15s
+Keep each container's init pid ------------------------------------------ 0.08s
+nested.hosts.dind : Describe the containers ----------------------------- 0.06s
+"""
+
+
+def test_parse_profile_reads_every_task_slowest_first() -> None:
+    rows = bench.parse_profile(PROFILED + "Run the report --- 0.50s\n")
+    assert rows == [
+        ("nested.hosts.node : Run the node containers", 1.63),
+        ("Run nesting_facts on the level itself", 1.15),
+        ("Run the report", 0.50),
+        ("Keep each container's init pid", 0.08),
+        ("nested.hosts.dind : Describe the containers", 0.06),
+    ]
+
+
+def test_parse_profile_ignores_the_timestamp_and_rule_lines() -> None:
+    assert bench.parse_profile(PROFILED.splitlines()[0] + "\n" + PROFILED.splitlines()[1]) == []
+
+
+def test_profile_summary_splits_at_the_cheap_threshold() -> None:
+    lines = bench.profile_summary(bench.parse_profile(PROFILED), top=2, cheap=0.25)
+    assert lines[0] == (
+        "  4 task headers, 2.9 s in all: 2 of 0.25 s or more take 2.8 s; the other 2 take 0.1 s (70 ms each)"
+    )
+    assert lines[1:] == ["    1.63 s  nested.hosts.node : Run the node containers", "    1.15 s  Run nesting_facts on the level itself"]
+
+
+def test_profile_summary_without_profile_lines_says_so() -> None:
+    assert bench.profile_summary([], top=5, cheap=0.25) == ["  no profile_tasks lines in the output"]
+
+
+def test_profile_env_lists_every_task() -> None:
+    assert bench.PROFILE_ENV["ANSIBLE_CALLBACKS_ENABLED"] == "ansible.posix.profile_tasks"
+    assert bench.PROFILE_ENV["PROFILE_TASKS_TASK_OUTPUT_LIMIT"] == "all"
