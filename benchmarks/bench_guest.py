@@ -4,8 +4,8 @@
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_guest.py [--rounds N] [--reuse]
 
-The levels are the modern_node Molecule scenario's (the guest from scripts/hostlab.py, a trixie
-node in it, a dind level in the node, made by the collection's roles): without ``--reuse`` this
+The levels are the modern_host Molecule scenario's (the guest from scripts/hostlab.py, dind level 1
+on it, level 2 inside that, and a trixie node, made by the collection's roles): without ``--reuse`` this
 runs ``molecule create`` and ``converge`` for it and ``molecule destroy`` at the end; with
 ``--reuse`` it measures a scenario that is already converged and leaves it up.
 
@@ -13,7 +13,7 @@ Every figure is timed inside the guest by a small timer next to the docker CLI t
 (so SSH is not counted), in the same run, rounds interleaved so that load changes hit all alike:
 
 * bare: ``docker run --rm TINY /usr/bin/true`` on the guest's own daemon (the physical limit);
-* depth 3: the same run by the daemon of the dind level inside the node, timed at that level
+* depth 3: the same run by the daemon of dind level 2 (inside level 1), timed at that level
   (the container it starts is at depth 3 below the guest), and timed from the guest through the
   two ``docker exec`` hops as a playbook would see it;
 * node ready: ``docker run -d`` of a node with the running node's options until its readiness
@@ -37,14 +37,15 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SCENARIO = "modern_node"
+SCENARIO = "modern_host"
 NODE = "nhtest-lab-node-1"
-DIND = "nhtest-lab-node-dind"
+DIND_L1 = "nhtest-lab-dind-l1"
+DIND_L2 = "nhtest-lab-dind-l2"
 TINY = "nhtest-lab/tiny:1"
 NODE_IMAGE = "nested-hosts/node:trixie"
 BENCH_NODE = "nhbench-guest-node"
 
-# Runs in the guest (and, for depth 3, in the dind level): times one command N times.
+# Runs in the guest (and, for depth 3, in dind level 2): times one command N times.
 TIMER = r"""
 import subprocess, sys, time, json
 argv = json.loads(sys.argv[1])
@@ -136,7 +137,7 @@ def main() -> int:
     try:
         guest = Guest(_lab_state())
         run_tiny = ["docker", "run", "--rm", TINY, "/usr/bin/true"]
-        in_dind = ("docker", "exec", NODE, "docker", "exec", DIND)
+        in_dind = ("docker", "exec", DIND_L1, "docker", "exec", DIND_L2)
         cases = {
             "bare docker run (guest)": lambda: guest.time_run(run_tiny),
             "depth 3 docker run (timed at depth 2)": lambda: guest.time_run(run_tiny, prefix=in_dind),

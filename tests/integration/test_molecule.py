@@ -23,7 +23,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOSTLAB = REPO_ROOT / "scripts" / "hostlab.py"
 # Scenarios that boot QEMU guests with scripts/hostlab.py: skipped only where QEMU cannot boot one.
-GUEST_SCENARIOS = frozenset({"modern_host", "modern_node"})
+GUEST_SCENARIOS = frozenset({"modern_host"})
 MOLECULE_DIR = REPO_ROOT / "molecule"
 ROLES_DIR = REPO_ROOT / "tests" / "roles"
 LOG_DIR = REPO_ROOT / "build" / "molecule"

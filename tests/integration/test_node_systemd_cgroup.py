@@ -67,7 +67,7 @@ def test_systemd_258_refused_on_cgroup_v1_before_anything_starts(work: Path) -> 
 
 
 def test_systemd_257_node_boots_tainted_with_a_warning(work: Path) -> None:
-    # The same playbook the modern_node scenario builds its trixie images with.
+    # The same playbook the modern_host scenario builds its trixie images with.
     rc, out, err = snapshot.run_playbook(str(TRIXIE_IMAGES), timeout=1500)
     assert rc == 0, f"building the trixie images failed: {snapshot.failures(out) or err[-2000:]}"
     node = {"node_names": ["nhtest-sdv1-257"]}

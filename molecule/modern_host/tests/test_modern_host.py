@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""testinfra checks of the "modern_node" scenario: a trixie guest (systemd 257 as PID 1, cgroup v2,
-AppArmor) and the levels below it, each reached the way a user's playbook reaches it.
+"""testinfra checks of the "modern_host" scenario: a trixie guest (systemd 257 as PID 1, cgroup v2,
+AppArmor), the Sysbox stand-in on it and the trixie node below it, each reached the way a user's
+playbook reaches it. verify.yml runs this file before its own checks (which remove the node).
 
-The guest is reached over SSH from Molecule's inventory. The node (depth 1) and the dind level in
-it (depth 2) are reached through the collection's chained connection (``nested.hosts.nested``:
-ssh guest > docker exec ...) with the variables the roles set, which converge wrote to
-``levels.yml``; testinfra runs them through Ansible (``force_ansible``) since it has no backend of
-its own for that connection. The depth-3 container holds no Python and is checked from depth 2.
+The guest is reached over SSH from Molecule's inventory. The node (depth 1) is reached through the
+collection's chained connection (``nested.hosts.nested``: ssh guest > docker exec node) with the
+variables the node role set, which converge wrote to ``levels.yml``; testinfra runs it through
+Ansible (``force_ansible``) since it has no backend of its own for that connection. The container
+the node's dockerd runs (depth 2) holds no Python and is checked from the node.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ import pytest
 import testinfra
 
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
-GUEST = "nhtest-lab-nodes-1"
+GUEST = "nhtest-lab-modern-1"
 NODE = "nhtest-lab-node-1"
-DIND = "nhtest-lab-node-dind"
-D3 = "nhtest-lab-node-d3"
+NODE_CONTAINER = "nhtest-lab-node-c2"
 LEVELS = os.path.join(EPHEMERAL, "levels.yml")
 testinfra_hosts = [f"ansible://{GUEST}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}"]
 
@@ -34,11 +34,6 @@ def _level(name: str) -> Any:
 @pytest.fixture(scope="module")
 def node() -> Any:
     return _level(NODE)
-
-
-@pytest.fixture(scope="module")
-def dind() -> Any:
-    return _level(DIND)
 
 
 def _docker_info(h: Any) -> dict[str, Any]:
@@ -98,24 +93,21 @@ def test_node_docker_on_overlay2_and_cgroup_v2(node: Any) -> None:
     assert (info["Driver"], info["CgroupVersion"]) == ("overlay2", "2")
 
 
-# ------------------------------------------------------------------------- depth 2: dind in the node
-def test_dind_level_evacuated_its_root_cgroup(dind: Any, node: Any) -> None:
-    assert dind.check_output("readlink /proc/self/ns/cgroup") != node.check_output("readlink /proc/self/ns/cgroup")
-    assert dind.file("/proc/1/cgroup").content_string.strip() == "0::/init"
-    assert dind.file("/sys/fs/cgroup/cgroup.procs").content_string.strip() == ""
-    assert "memory" in dind.file("/sys/fs/cgroup/cgroup.subtree_control").content_string.split()
-    logs = node.run(f"docker logs {DIND} 2>&1").stdout
-    assert "cgroup v2: moved" in logs, logs[-2000:]
+# ------------------------------------------------------------- depth 2: a container in the node
+def test_node_container_runs_in_its_own_cgroupns(node: Any) -> None:
+    state = json.loads(node.check_output(f"docker inspect {NODE_CONTAINER}"))[0]
+    assert state["State"]["Running"] is True
+    assert state["HostConfig"]["CgroupnsMode"] == "private"
+    own = node.check_output(f"docker exec {NODE_CONTAINER} /usr/bin/readlink /proc/self/ns/cgroup")
+    assert own != node.check_output("readlink /proc/self/ns/cgroup")
+    assert node.check_output(f"docker exec {NODE_CONTAINER} /bin/sh -c 'cat /proc/self/cgroup'") == "0::/"
 
 
-def test_dind_docker_on_overlay2_and_cgroup_v2(dind: Any) -> None:
-    info = _docker_info(dind)
-    assert (info["Driver"], info["CgroupVersion"]) == ("overlay2", "2")
-
-
-# ------------------------------------------------------------------- depth 3: container in dind
-def test_depth3_container_runs_in_its_own_cgroupns(dind: Any) -> None:
-    assert json.loads(dind.check_output(f"docker inspect {D3}"))[0]["State"]["Running"] is True
-    own = dind.check_output(f"docker exec {D3} /usr/bin/readlink /proc/self/ns/cgroup")
-    assert own != dind.check_output("readlink /proc/self/ns/cgroup")
-    assert dind.check_output(f"docker exec {D3} /bin/sh -c 'cat /proc/self/cgroup'") == "0::/"
+def test_node_container_cgroup_sits_under_the_node_cgroup(node: Any, host: Any) -> None:
+    # The node's dockerd (systemd cgroup driver under the node's systemd) puts the container in a
+    # scope below the node's own cgroup: the guest sees it inside the node container's cgroup.
+    cid = json.loads(node.check_output(f"docker inspect {NODE_CONTAINER}"))[0]["Id"]
+    node_id = json.loads(host.check_output(f"docker inspect {NODE}"))[0]["Id"]
+    found = host.check_output(f"find /sys/fs/cgroup -type d -name '*{cid}*'").splitlines()
+    assert found, f"no cgroup of {cid} on the guest"
+    assert all(node_id in path for path in found), found
