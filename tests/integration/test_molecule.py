@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import background
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -81,11 +82,34 @@ def _skip_unless_guests_boot() -> None:
     assert proc.returncode == 0, f"hostlab.py check failed: {proc.stdout}{proc.stderr}"
 
 
+def _background_result(run: background.Run) -> str:
+    """Wait for a guest scenario's background run (started at collection, see background.py)."""
+    run.done.wait()
+    print(
+        f"molecule scenario {run.scenario}: ran in the background beside the other tests "
+        f"(prebuild {run.prebuild_s:.0f} s, then molecule exit {run.returncode} in {run.elapsed:.0f} s; "
+        f"log: {run.log_path})"
+    )
+    if run.skip_reason:
+        pytest.skip(run.skip_reason)
+    if run.error:
+        tail = "\n".join(run.log_path.read_text(errors="replace").splitlines()[-80:]) if run.log_path.exists() else ""
+        pytest.fail(f"{run.error}; log tail:\n{tail}")
+    if run.returncode != 0:
+        tail = "\n".join(run.log_path.read_text(errors="replace").splitlines()[-80:])
+        pytest.fail(f"molecule test -s {run.scenario} exited {run.returncode} after {run.elapsed:.0f} s; log tail:\n{tail}")
+    return run.log_path.read_text(errors="replace")
+
+
 @pytest.mark.parametrize("scenario", _scenarios())
 def test_molecule_scenario(scenario: str) -> None:
-    if scenario in GUEST_SCENARIOS:
-        _skip_unless_guests_boot()
-    log = _run_scenario(scenario)
+    run = background.RUNS.get(scenario)
+    if run is not None:
+        log = _background_result(run)
+    else:
+        if scenario in GUEST_SCENARIOS:
+            _skip_unless_guests_boot()
+        log = _run_scenario(scenario)
     if scenario == "sysbox":
         # The scenario says which package it installed; a stand-in run must never pass for a real one.
         expected = "MODE: REAL" if os.environ.get("SYSBOX_PACKAGE") else "MODE: STAND-IN"
