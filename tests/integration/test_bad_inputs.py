@@ -149,6 +149,11 @@ CASES: list[tuple[str, Any, list[str]]] = [
         ["dind_wait_timeout", "positive"],
     ),
     (
+        "dind-seed-timeout-negative",
+        role("dind", dind_containers=ONE_DIND, dind_seed_timeout=-1, **DIND),
+        ["dind_seed_timeout (-1)", "positive"],
+    ),
+    (
         "dind-seed-in-socket-mode",
         role("dind", dind_mode="socket", dind_containers=ONE_DIND, dind_seed_images=["nh-scratch/base:dev"], **DIND),
         ["dind_seed_images", "dind_mode: dind"],
