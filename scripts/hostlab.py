@@ -15,7 +15,9 @@ Subcommands:
     boot K guests from the read-only base disk through qcow2 copy-on-write overlays, each
     with its own free 127.0.0.1 SSH port and the lab's generated ed25519 key; KVM only when a
     short probe boot shows it works, else pure emulation (TCG). Waits for SSH, then writes an
-    Ansible inventory (``inventory.yml``) and a JSON state file (``state.json``).
+    Ansible inventory (``inventory.yml``) and a JSON state file (``state.json``). A guest whose
+    SSH does not answer within ``--timeout`` (or whose QEMU exits) is booted again from a fresh
+    overlay under TCG, up to ``--boot-attempts`` boots in all.
 ``down --state-dir DIR``
     stop every QEMU the lab started (pidfiles), remove overlays, keys and state, and verify
     that no process and no listening port remains. Idempotent.
@@ -60,6 +62,12 @@ STATE_FILE = "state.json"
 INVENTORY_FILE = "inventory.yml"
 KEY_FILE = "id_ed25519"
 KNOWN_HOSTS_FILE = "known_hosts"
+BOOT_ATTEMPTS_MAX = 5
+# Console lines in the one log line of a failed boot attempt; the final error carries more.
+RETRY_CONSOLE_LINES = 15
+FAIL_CONSOLE_LINES = 40
+# Seconds a hung guest's QEMU gets between SIGTERM and SIGKILL before its next boot attempt.
+RETRY_STOP_GRACE = 10.0
 
 # The packages of the "Modern host guests" recipe (measured on this project's machines), plus the Python
 # libraries the community.docker modules need on a managed host, and tools the scenarios use.
@@ -367,6 +375,63 @@ def tail(text: str, lines: int) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def validate_boot_attempts(attempts: int) -> int:
+    """Return ``--boot-attempts`` when it is 1-5; raise LabError otherwise."""
+    if not 1 <= attempts <= BOOT_ATTEMPTS_MAX:
+        raise LabError(
+            f"--boot-attempts: {attempts} is outside 1-{BOOT_ATTEMPTS_MAX}; give the number of boots a guest may take, "
+            "e.g. 2 (1: no retry)"
+        )
+    return attempts
+
+
+def next_boot_accel(attempt: int, attempts: int) -> str | None:
+    """The accelerator of the boot after failed boot ``attempt`` of ``attempts``; None when none is left.
+
+    The next boot is always TCG: a guest that hung under KVM may have hit a KVM fault the probe
+    boot did not show, and one that hung under TCG has nothing else to fall back to.
+    """
+    return "tcg" if attempt < attempts else None
+
+
+def attempt_console_path(console: str, attempt: int | str) -> str:
+    """Where the console of an earlier boot attempt is kept, ``<guest>.console.attempt<k>.log``
+    beside the guest's console (``attempt="*"`` gives the glob pattern of them all)."""
+    path = Path(console)
+    return str(path.with_name(f"{path.name.removesuffix('.log')}.attempt{attempt}.log"))
+
+
+def boot_retry_message(
+    guest: str, failure: str, waited_s: float, attempt: int, attempts: int, accels: tuple[str, str], console: str
+) -> str:
+    """The log line of a failed boot attempt that is retried (``accels``: this boot's and the next's),
+    followed by the last lines of its console."""
+    this_accel, next_accel = accels
+    fallback = f" (falling back from {this_accel})" if next_accel != this_accel else ""
+    lines = tail(console, RETRY_CONSOLE_LINES).splitlines() or ["(the console is empty)"]
+    return (
+        f"guest {guest}: {failure} (waited {waited_s:.0f} s, under {this_accel}, boot attempt {attempt} of {attempts}); "
+        f"stopped its qemu, booting it again from a fresh overlay under {next_accel}{fallback}; console tail:\n"
+        + "\n".join(f"  | {line}" for line in lines)
+    )
+
+
+def boot_failure_message(
+    guest: str, failure: str, waited_s: float, attempt: int, accel: str, earlier: list[str], console: str
+) -> str:
+    """The LabError text of a guest's last failed boot: its console tail and where the earlier ones are."""
+    kept = f"; the earlier attempts' consoles: {', '.join(earlier)}" if earlier else ""
+    return (
+        f"guest {guest}: {failure} (waited {waited_s:.0f} s, under {accel}, boot attempt {attempt} of "
+        f"--boot-attempts {attempt}){kept}; console tail:\n{tail(console, FAIL_CONSOLE_LINES)}"
+    )
+
+
+def proc_state(stat: str) -> str:
+    """The state letter of a /proc/PID/stat line (after the command name, which may hold spaces)."""
+    return stat.rpartition(")")[2].split()[0]
+
+
 def cmdline_mentions(cmdline: bytes, needle: str) -> bool:
     """Whether a /proc/PID/cmdline (NUL-separated) is a QEMU process naming ``needle``."""
     args = [a.decode(errors="replace") for a in cmdline.split(b"\0") if a]
@@ -390,6 +455,9 @@ class Guest:
     console: str
     pid: int = 0
     boot_to_ssh_s: float = 0.0
+    # The accelerator of the guest's last boot ("" in state files from before retries: the lab's).
+    accel: str = ""
+    boot_attempts: int = 1
 
 
 @dataclass
@@ -415,6 +483,37 @@ class LabState:
         raw = json.loads(text)
         guests = [Guest(**g) for g in raw.pop("guests", [])]
         return cls(guests=guests, **raw)
+
+
+@dataclass
+class BootSpec:
+    """What every boot of a lab's guests shares; a guest's retry boots with the same argv but its accel."""
+
+    qemu: str
+    image: Path
+    base: Path
+    disk_format: str
+    cmdline: str
+    memory_mib: int
+    cpus: int
+
+    def argv(self, guest: Guest, accel: str) -> list[str]:
+        """Return the qemu argv that boots ``guest`` under ``accel``."""
+        return qemu_argv(
+            qemu=self.qemu,
+            name=f"{guest.name},process={guest.name}",
+            accel=accel,
+            memory_mib=self.memory_mib,
+            cpus=self.cpus,
+            kernel=str(self.image / "vmlinux"),
+            initrd=str(self.image / "initrd.img"),
+            cmdline=self.cmdline,
+            disk=guest.overlay,
+            ssh_port=guest.ssh_port,
+            forwards=[(h, int(g)) for g, h in guest.forwards.items()],
+            pidfile=guest.pidfile,
+            console=guest.console,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -697,7 +796,7 @@ def ssh_argv(state: LabState, guest: Guest, command: list[str], connect_timeout:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process exists."""
+    """Whether a process exists and has not exited (a zombie has)."""
     if pid <= 0:
         return False
     try:
@@ -706,7 +805,12 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A daemonized qemu's parent is init, which may reap it late or, in a container whose PID 1
+    # is not an init, never: its stopped qemu must not count as running.
+    try:
+        return proc_state(Path(f"/proc/{pid}/stat").read_text()) != "Z"
+    except OSError:
+        return True
 
 
 def read_pid(pidfile: str) -> int:
@@ -717,25 +821,103 @@ def read_pid(pidfile: str) -> int:
         return 0
 
 
-def wait_ssh(state: LabState, guest: Guest, timeout: float, started: float) -> None:
-    """Wait until the guest's sshd runs a command; fail with the console tail otherwise."""
+def pid_runs_overlay(pid: int, overlay: str) -> bool:
+    """Whether a live process is the QEMU that boots from ``overlay`` (not a reused pid)."""
+    if not pid_alive(pid):
+        return False
+    try:
+        return cmdline_mentions(Path(f"/proc/{pid}/cmdline").read_bytes(), overlay)
+    except OSError:
+        return False
+
+
+def wait_ssh(state: LabState, guest: Guest, timeout: float, started: float) -> str | None:
+    """Wait until the guest's sshd runs a command: return None then, else what went wrong.
+
+    The port is probed at least once, even when the deadline passed while an earlier guest was
+    waited for: a guest that booted meanwhile answers at once.
+    """
     deadline = started + timeout
-    while time.monotonic() < deadline:
+    while True:
         if not pid_alive(guest.pid):
-            raise LabError(
-                f"guest {guest.name}: qemu exited during boot; console tail:\n"
-                f"{tail(Path(guest.console).read_text(errors='replace'), 40)}"
-            )
-        proc = subprocess.run(ssh_argv(state, guest, ["true"]), capture_output=True, check=False, timeout=60)
-        if proc.returncode == 0:
+            return "qemu exited during boot"
+        try:
+            proc = subprocess.run(ssh_argv(state, guest, ["true"]), capture_output=True, check=False, timeout=60)
+            answered = proc.returncode == 0
+        except subprocess.TimeoutExpired:
+            answered = False  # sshd accepted but stalled: the guest is not up yet
+        if answered:
             guest.boot_to_ssh_s = round(time.monotonic() - started, 1)
-            return
+            return None
+        if time.monotonic() >= deadline:
+            return f"SSH on 127.0.0.1:{guest.ssh_port} did not answer within --timeout {timeout:.0f} s"
         time.sleep(2)
-    console = Path(guest.console).read_text(errors="replace") if Path(guest.console).exists() else ""
-    raise LabError(
-        f"guest {guest.name}: SSH on 127.0.0.1:{guest.ssh_port} did not answer within {timeout:.0f} s "
-        f"(--timeout); console tail:\n{tail(console, 40)}"
-    )
+
+
+def read_console(console: str) -> str:
+    """Return a guest's console text, empty when the file is missing."""
+    path = Path(console)
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def save_state(state_dir: Path, state: LabState) -> None:
+    """Write state.json."""
+    (state_dir / STATE_FILE).write_text(state.to_json())
+
+
+def start_guest(state: LabState, state_dir: Path, guest: Guest, boot: BootSpec, accel: str) -> float:
+    """Boot a guest from a fresh overlay on the base disk; return when its qemu started (monotonic)."""
+    for path in (guest.overlay, guest.pidfile):
+        Path(path).unlink(missing_ok=True)
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(boot.base), "-F", boot.disk_format, guest.overlay])
+    Path(guest.console).write_text("")
+    guest.accel = accel
+    # Save before starting so that down finds every qemu even if up dies half-way.
+    save_state(state_dir, state)
+    run(boot.argv(guest, accel))
+    started = time.monotonic()
+    guest.pid = read_pid(guest.pidfile)
+    save_state(state_dir, state)
+    return started
+
+
+def stop_guest(guest: Guest, grace: float) -> None:
+    """Stop a guest's qemu; raise LabError when it outlives SIGKILL."""
+    pid = read_pid(guest.pidfile) or guest.pid
+    if not pid_runs_overlay(pid, guest.overlay):
+        return
+    stop_pid(pid, grace)
+    if pid_alive(pid):
+        raise LabError(f"guest {guest.name}: qemu pid {pid} did not stop after SIGKILL; cannot boot it again")
+
+
+def boot_until_ssh(
+    state: LabState, state_dir: Path, guest: Guest, boot: BootSpec, args: argparse.Namespace, started: float
+) -> None:
+    """Wait for a started guest's SSH; boot it again while --boot-attempts allows; raise LabError at the end."""
+    earlier: list[str] = []
+    while True:
+        failure = wait_ssh(state, guest, args.timeout, started)
+        if failure is None:
+            return
+        waited = time.monotonic() - started
+        accel = next_boot_accel(guest.boot_attempts, args.boot_attempts)
+        if accel is None:
+            console = read_console(guest.console)
+            raise LabError(
+                boot_failure_message(guest.name, failure, waited, guest.boot_attempts, guest.accel, earlier, console)
+            )
+        # Stopped first, so that the kept console holds all the hung boot printed.
+        stop_guest(guest, RETRY_STOP_GRACE)
+        console = read_console(guest.console)
+        accels = (guest.accel, accel)
+        log(boot_retry_message(guest.name, failure, waited, guest.boot_attempts, args.boot_attempts, accels, console))
+        saved = attempt_console_path(guest.console, guest.boot_attempts)
+        Path(saved).write_text(console)
+        earlier.append(saved)
+        guest.boot_attempts += 1
+        started = start_guest(state, state_dir, guest, boot, accel)
+        log(f"guest {guest.name}: boot attempt {guest.boot_attempts}, qemu pid {guest.pid} ({accel})")
 
 
 def load_state(state_dir: Path) -> LabState | None:
@@ -758,6 +940,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         raise LabError(
             f"--memory-mib: {args.memory_mib} is too little for a Docker host; give 1024 or more (3072 advised)"
         )
+    validate_boot_attempts(args.boot_attempts)
     forwards = [parse_forward(f) for f in args.forward]
     image = Path(args.image).resolve()
     meta_path = image / "recipe.json"
@@ -789,8 +972,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not key_file.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"hostlab-{name}", "-f", str(key_file)])
     known_hosts.write_text("")
-    public_key = (state_dir / (KEY_FILE + ".pub")).read_text()
-    base = image / meta["disk"]
+    boot = BootSpec(
+        qemu=qemu,
+        image=image,
+        base=image / meta["disk"],
+        disk_format=meta["disk_format"],
+        cmdline=kernel_cmdline((state_dir / (KEY_FILE + ".pub")).read_text()),
+        memory_mib=args.memory_mib,
+        cpus=args.cpus,
+    )
     started = {}
     try:
         used: set[int] = set()
@@ -810,43 +1000,28 @@ def cmd_up(args: argparse.Namespace) -> int:
                 pidfile=str(state_dir / f"{guest_name}.pid"),
                 console=str(state_dir / f"{guest_name}.console.log"),
             )
-            run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base), "-F", meta["disk_format"], guest.overlay])
-            Path(guest.console).write_text("")
-            argv = qemu_argv(
-                qemu=qemu,
-                name=f"{guest_name},process={guest_name}",
-                accel=accel,
-                memory_mib=args.memory_mib,
-                cpus=args.cpus,
-                kernel=str(image / "vmlinux"),
-                initrd=str(image / "initrd.img"),
-                cmdline=kernel_cmdline(public_key),
-                disk=guest.overlay,
-                ssh_port=guest.ssh_port,
-                forwards=[(h, int(g)) for g, h in guest.forwards.items()],
-                pidfile=guest.pidfile,
-                console=guest.console,
-            )
             state.guests.append(guest)
-            # Save before starting so that down finds every qemu even if up dies half-way.
-            (state_dir / STATE_FILE).write_text(state.to_json())
-            run(argv)
-            guest.pid = read_pid(guest.pidfile)
-            started[guest.name] = time.monotonic()
-            (state_dir / STATE_FILE).write_text(state.to_json())
-            log(f"guest {guest_name}: qemu pid {guest.pid}, ssh 127.0.0.1:{guest.ssh_port}, overlay on {base.name}")
+            started[guest.name] = start_guest(state, state_dir, guest, boot, accel)
+            log(
+                f"guest {guest_name}: qemu pid {guest.pid}, ssh 127.0.0.1:{guest.ssh_port}, overlay on {boot.base.name}"
+            )
         for guest in state.guests:
-            wait_ssh(state, guest, args.timeout, started[guest.name])
-            log(f"guest {guest.name}: SSH answered {guest.boot_to_ssh_s} s after qemu started ({accel})")
+            boot_until_ssh(state, state_dir, guest, boot, args, started[guest.name])
+            attempts = (
+                f", boot attempt {guest.boot_attempts} of {args.boot_attempts}" if guest.boot_attempts > 1 else ""
+            )
+            log(
+                f"guest {guest.name}: SSH answered {guest.boot_to_ssh_s} s after qemu started ({guest.accel}{attempts})"
+            )
     except BaseException:
-        (state_dir / STATE_FILE).write_text(state.to_json())
+        save_state(state_dir, state)
         log(f"up failed; the guests started so far stay for inspection: hostlab.py down --state-dir {state_dir}")
         raise
     inventory = state_dir / INVENTORY_FILE
     inventory.write_text(
         inventory_yaml([asdict(g) for g in state.guests], str(key_file), str(known_hosts), group=name.replace("-", "_"))
     )
-    (state_dir / STATE_FILE).write_text(state.to_json())
+    save_state(state_dir, state)
     log(f"inventory: {inventory}")
     log(f"state: {state_dir / STATE_FILE}")
     return 0
@@ -893,12 +1068,8 @@ def cmd_down(args: argparse.Namespace) -> int:
         for guest in state.guests:
             ports += [guest.ssh_port, *guest.forwards.values()]
             pid = read_pid(guest.pidfile) or guest.pid
-            if pid and pid_alive(pid):
-                try:
-                    if cmdline_mentions(Path(f"/proc/{pid}/cmdline").read_bytes(), guest.overlay):
-                        pids.add(pid)
-                except OSError:
-                    pass
+            if pid_runs_overlay(pid, guest.overlay):
+                pids.add(pid)
     if state is None and not pids:
         log(f"down {state_dir}: no lab there, nothing to do")
         return 0
@@ -909,6 +1080,9 @@ def cmd_down(args: argparse.Namespace) -> int:
         for guest in state.guests:
             for path in (guest.overlay, guest.pidfile, guest.console):
                 Path(path).unlink(missing_ok=True)
+            kept = Path(attempt_console_path(guest.console, "*"))
+            for path in kept.parent.glob(kept.name):
+                path.unlink(missing_ok=True)
         for path in (state.key_file, state.key_file + ".pub", state.known_hosts, state.inventory):
             Path(path).unlink(missing_ok=True)
     (state_dir / STATE_FILE).unlink(missing_ok=True)
@@ -942,9 +1116,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             alive and subprocess.run(ssh_argv(state, guest, ["true"]), capture_output=True, check=False).returncode == 0
         )
         ok = ok and ssh_ok
+        attempts = f" (boot attempt {guest.boot_attempts})" if guest.boot_attempts > 1 else ""
         log(
             f"guest {guest.name}: pid {pid} {'running' if alive else 'NOT running'}, ssh 127.0.0.1:{guest.ssh_port} "
-            f"{'answers' if ssh_ok else 'does NOT answer'}, boot-to-SSH {guest.boot_to_ssh_s} s"
+            f"{'answers' if ssh_ok else 'does NOT answer'}, {guest.accel or state.accel}, "
+            f"boot-to-SSH {guest.boot_to_ssh_s} s{attempts}"
         )
     return 0 if ok else 1
 
@@ -993,7 +1169,20 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--image", required=True, help="a build directory made by hostlab.py build")
     up.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto", help="auto: KVM when a probe boot works")
     up.add_argument("--probe-timeout", type=float, default=20.0, help="seconds the KVM probe boot may take")
-    up.add_argument("--timeout", type=float, default=600.0, help="seconds each guest has to answer on SSH")
+    up.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="seconds each boot attempt of a guest has to answer on SSH, from its qemu's start (default 600); "
+        "a guest may take --boot-attempts times this",
+    )
+    up.add_argument(
+        "--boot-attempts",
+        type=int,
+        default=2,
+        help=f"boots a guest may take (1-{BOOT_ATTEMPTS_MAX}, default 2): one that does not answer on SSH within "
+        "--timeout, or whose qemu exits, is stopped and booted again from a fresh overlay under TCG",
+    )
     up.add_argument("--memory-mib", type=int, default=3072, help="memory per guest")
     up.add_argument("--cpus", type=int, default=2, help="virtual CPUs per guest")
     up.add_argument(

@@ -151,8 +151,8 @@ def _work(run: Run, env: dict[str, str]) -> None:
             except subprocess.TimeoutExpired:
                 _stop(proc)
                 _log(log, f"stopped after {run.timeout_s:.0f} s (NH_GUEST_TIMEOUT_S); molecule destroy -s {run.scenario}")
-                subprocess.run(molecule_argv(sys.executable, "destroy", run.scenario), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT, check=False,
-                               timeout=600)  # fmt: skip
+                subprocess.run(molecule_argv(sys.executable, "destroy", run.scenario), stdout=log, stderr=subprocess.STDOUT,
+                               env=env, cwd=REPO_ROOT, check=False, timeout=600)  # fmt: skip
                 run.error = (
                     f"molecule test -s {run.scenario} did not finish within {run.timeout_s:.0f} s "
                     f"(NH_GUEST_TIMEOUT_S); it was stopped and its guest destroyed (log: {run.log_path})"

@@ -2,8 +2,10 @@
 """Run every Molecule scenario of the collection, each as one test.
 
 A scenario passes only when ``molecule test`` (create, converge, idempotence, verify,
-destroy) exits 0. The full log goes to ``build/molecule/<scenario>.log``; on failure its
-tail is shown. ``NH_MOLECULE_SCENARIOS=a,b`` limits the run to those scenarios.
+destroy) exits 0. The full log goes to ``build/molecule/<scenario>.log``; on failure the
+message leads with the log's first failure and its task's decoded result, then the log's end
+(molecule_log.py): the end alone is the destroy step's output.
+``NH_MOLECULE_SCENARIOS=a,b`` limits the run to those scenarios.
 
 Besides the collection's own ``molecule/<scenario>``, the example roles under ``tests/roles``
 (not shipped) carry their scenarios as role authors do, ``tests/roles/<role>/molecule/<scenario>``;
@@ -17,8 +19,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import background
+import molecule_log
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +53,7 @@ def _molecule() -> str:
 
 
 def _run_scenario(scenario: str) -> str:
-    """Run ``molecule test -s scenario``; fail with the log tail unless it exits 0; return the log."""
+    """Run ``molecule test -s scenario``; fail with its first failure unless it exits 0; return the log."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     role, name = scenario.rsplit("/", 1) if "/" in scenario else ("", scenario)
     cwd = ROLES_DIR / role if role else REPO_ROOT
@@ -68,9 +72,15 @@ def _run_scenario(scenario: str) -> str:
     elapsed = time.monotonic() - started
     print(f"molecule scenario {scenario}: exit {proc.returncode} in {elapsed:.0f} s (log: {log_path})")
     if proc.returncode != 0:
-        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-80:])
-        pytest.fail(f"molecule test -s {scenario} exited {proc.returncode} after {elapsed:.0f} s; log tail:\n{tail}")
+        _fail_with_log(f"molecule test -s {scenario} exited {proc.returncode} after {elapsed:.0f} s", log_path)
     return log_path.read_text(errors="replace")
+
+
+def _fail_with_log(headline: str, log_path: Path) -> NoReturn:
+    """Fail with the log's first failure, its task's decoded result and the log's end (molecule_log.py)."""
+    summary = molecule_log.failure_summary(log_path.read_text(errors="replace")) if log_path.exists() else "(no log)"
+    where = "" if str(log_path) in headline else f" (log: {log_path})"
+    pytest.fail(f"{headline}{where}:\n{summary}")
 
 
 def _skip_unless_guests_boot() -> None:
@@ -93,11 +103,11 @@ def _background_result(run: background.Run) -> str:
     if run.skip_reason:
         pytest.skip(run.skip_reason)
     if run.error:
-        tail = "\n".join(run.log_path.read_text(errors="replace").splitlines()[-80:]) if run.log_path.exists() else ""
-        pytest.fail(f"{run.error}; log tail:\n{tail}")
+        _fail_with_log(run.error, run.log_path)
     if run.returncode != 0:
-        tail = "\n".join(run.log_path.read_text(errors="replace").splitlines()[-80:])
-        pytest.fail(f"molecule test -s {run.scenario} exited {run.returncode} after {run.elapsed:.0f} s; log tail:\n{tail}")
+        _fail_with_log(
+            f"molecule test -s {run.scenario} exited {run.returncode} after {run.elapsed:.0f} s", run.log_path
+        )
     return run.log_path.read_text(errors="replace")
 
 

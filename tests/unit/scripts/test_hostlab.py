@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """scripts/hostlab.py: the pure helpers (recipe hash, kernel extraction offset, QEMU argv,
-KVM probe verdict, inventory, validation) and the idempotent ``down`` on an empty directory."""
+KVM probe verdict, inventory, validation, boot retry decisions and messages), the boot retry
+loop with QEMU and SSH stubbed out, and ``down`` on an empty or a stopped lab's directory."""
 
 from __future__ import annotations
 
@@ -221,7 +222,10 @@ def test_configure_rootfs_networkd_enabled_and_units_masked(tmp_path):
     assert os.readlink(units / "multi-user.target.wants/systemd-networkd.service") == (
         "/lib/systemd/system/systemd-networkd.service"
     )
-    assert os.readlink(units / "sockets.target.wants/systemd-networkd.socket") == "/lib/systemd/system/systemd-networkd.socket"
+    assert (
+        os.readlink(units / "sockets.target.wants/systemd-networkd.socket")
+        == "/lib/systemd/system/systemd-networkd.socket"
+    )
     for masked in ("modprobe@drm.service", "modprobe@efi_pstore.service", "apt-daily.timer"):
         assert os.readlink(units / masked) == "/dev/null"
     # a second run over the same tree changes nothing and does not fail on the existing links
@@ -282,6 +286,33 @@ def test_cmdline_mentions(cmdline, needle, expected):
     assert hostlab.cmdline_mentions(cmdline, needle) is expected
 
 
+@pytest.mark.parametrize(
+    ("stat", "state"),
+    [
+        ("4242 (qemu-system-x86) S 1 4242 4242 0 -1 4194624", "S"),
+        ("4242 (a) b) Z c) Z 1 4242 4242 0", "Z"),
+    ],
+    ids=["sleeping", "zombie-with-parens-in-name"],
+)
+def test_proc_state(stat, state):
+    assert hostlab.proc_state(stat) == state
+
+
+def test_pid_alive_takes_a_zombie_for_exited():
+    import subprocess
+
+    proc = subprocess.Popen(["true"])
+    deadline = hostlab.time.monotonic() + 10
+    while hostlab.proc_state(Path(f"/proc/{proc.pid}/stat").read_text()) != "Z":
+        assert hostlab.time.monotonic() < deadline, "true did not exit within 10 s"
+        hostlab.time.sleep(0.01)
+    try:
+        assert not hostlab.pid_alive(proc.pid)  # exited, not yet reaped
+    finally:
+        proc.wait()
+    assert hostlab.pid_alive(os.getpid())
+
+
 def test_state_roundtrip():
     state = hostlab.LabState(
         name="lab", image="/img", accel="tcg", accel_reason="r", key_file="/s/k", known_hosts="/s/kh", inventory="/s/i"
@@ -290,6 +321,250 @@ def test_state_roundtrip():
     again = hostlab.LabState.from_json(state.to_json())
     assert again == state
     assert json.loads(state.to_json())["guests"][0]["forwards"] == {"2376": 40376}
+
+
+def test_state_from_before_boot_retries_loads():
+    """A state.json written before guests had accel and boot_attempts still loads (down must read it)."""
+    old = {
+        "name": "lab",
+        "image": "/img",
+        "accel": "kvm",
+        "accel_reason": "r",
+        "key_file": "/s/k",
+        "known_hosts": "/s/kh",
+        "inventory": "/s/i",
+        "guests": [
+            {
+                "name": "lab-1",
+                "ssh_port": 40022,
+                "forwards": {},
+                "overlay": "/s/o",
+                "pidfile": "/s/p",
+                "console": "/s/c",
+                "pid": 123,
+                "boot_to_ssh_s": 31.5,
+            }
+        ],
+    }
+    (guest,) = hostlab.LabState.from_json(json.dumps(old)).guests
+    assert (guest.accel, guest.boot_attempts) == ("", 1)
+
+
+@pytest.mark.parametrize(("attempts", "ok"), [(1, True), (2, True), (5, True), (0, False), (6, False), (-1, False)])
+def test_validate_boot_attempts(attempts, ok):
+    if ok:
+        assert hostlab.validate_boot_attempts(attempts) == attempts
+    else:
+        with pytest.raises(hostlab.LabError, match=rf"^--boot-attempts: {attempts} is outside 1-5; "):
+            hostlab.validate_boot_attempts(attempts)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "attempts", "expected"),
+    [(1, 2, "tcg"), (2, 2, None), (1, 1, None), (3, 5, "tcg"), (5, 5, None)],
+    ids=["first-of-two", "last-of-two", "no-retry", "middle", "last-of-five"],
+)
+def test_next_boot_accel(attempt, attempts, expected):
+    # Every retry boots under TCG, whatever the failed boot ran under.
+    assert hostlab.next_boot_accel(attempt, attempts) == expected
+
+
+def test_attempt_console_path():
+    assert hostlab.attempt_console_path("/s/lab-1.console.log", 1) == "/s/lab-1.console.attempt1.log"
+    assert hostlab.attempt_console_path("/s/lab-1.console.log", "*") == "/s/lab-1.console.attempt*.log"
+
+
+def test_boot_retry_message():
+    console = "\n".join(f"line {n}" for n in range(1, 31)) + "\n"
+    text = hostlab.boot_retry_message(
+        "lab-1", "SSH on 127.0.0.1:40022 did not answer within --timeout 420 s", 421.4, 1, 2, ("kvm", "tcg"), console
+    )
+    first, *rest = text.splitlines()
+    assert first == (
+        "guest lab-1: SSH on 127.0.0.1:40022 did not answer within --timeout 420 s (waited 421 s, under kvm, "
+        "boot attempt 1 of 2); stopped its qemu, booting it again from a fresh overlay under tcg "
+        "(falling back from kvm); console tail:"
+    )
+    assert rest == [f"  | line {n}" for n in range(16, 31)]
+    same = hostlab.boot_retry_message("lab-1", "qemu exited during boot", 3, 1, 3, ("tcg", "tcg"), "")
+    assert "under tcg; console tail:" in same and "falling back" not in same
+    assert same.endswith("  | (the console is empty)")
+
+
+def test_boot_failure_message():
+    console = "\n".join(f"line {n}" for n in range(1, 61))
+    text = hostlab.boot_failure_message(
+        "lab-1", "qemu exited during boot", 33.2, 2, "tcg", ["/s/lab-1.console.attempt1.log"], console
+    )
+    first, *rest = text.splitlines()
+    assert first == (
+        "guest lab-1: qemu exited during boot (waited 33 s, under tcg, boot attempt 2 of --boot-attempts 2); "
+        "the earlier attempts' consoles: /s/lab-1.console.attempt1.log; console tail:"
+    )
+    assert rest == [f"line {n}" for n in range(21, 61)]
+    alone = hostlab.boot_failure_message("lab-1", "qemu exited during boot", 1, 1, "kvm", [], "")
+    assert "earlier" not in alone and "boot attempt 1 of --boot-attempts 1" in alone
+
+
+def test_boot_spec_retry_argv_differs_only_in_the_accelerator():
+    boot = hostlab.BootSpec(
+        qemu="qemu-system-x86_64",
+        image=Path("/img"),
+        base=Path("/img/disk.raw"),
+        disk_format="raw",
+        cmdline="root=/dev/vda",
+        memory_mib=3072,
+        cpus=2,
+    )
+    guest = hostlab.Guest("lab-1", 40022, {"2376": 40376}, "/s/lab-1.qcow2", "/s/lab-1.pid", "/s/lab-1.console.log")
+    kvm, tcg = boot.argv(guest, "kvm"), boot.argv(guest, "tcg")
+    assert [(a, b) for a, b in zip(kvm, tcg) if a != b] == [("kvm", "tcg,thread=multi"), ("host", "max")]
+    assert "user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:40376-:2376" in tcg
+    assert tcg[tcg.index("-name") + 1] == "lab-1,process=lab-1"
+
+
+@pytest.mark.parametrize(
+    ("alive", "ssh", "expected"),
+    [
+        (True, 0, None),
+        (True, 255, "SSH on 127.0.0.1:40022 did not answer within --timeout 420 s"),
+        (True, "stalled", "SSH on 127.0.0.1:40022 did not answer within --timeout 420 s"),
+        (False, 0, "qemu exited during boot"),
+    ],
+    ids=["answers", "refused", "ssh-stalled", "qemu-gone"],
+)
+def test_wait_ssh_probes_once_after_its_deadline(monkeypatch, alive, ssh, expected):
+    """A guest whose deadline passed while an earlier guest was waited for still gets one probe."""
+    state = hostlab.LabState(
+        name="lab", image="/img", accel="tcg", accel_reason="r", key_file="/s/k", known_hosts="/s/kh", inventory="/s/i"
+    )
+    guest = hostlab.Guest("lab-1", 40022, {}, "/s/o", "/s/p", "/s/c", pid=100)
+    probes = []
+
+    def run(argv, **kwargs):
+        probes.append(argv)
+        if ssh == "stalled":
+            raise hostlab.subprocess.TimeoutExpired(argv, kwargs["timeout"])
+        return hostlab.subprocess.CompletedProcess(argv, ssh)
+
+    monkeypatch.setattr(hostlab, "pid_alive", lambda pid: alive)
+    monkeypatch.setattr(hostlab.subprocess, "run", run)
+    started = hostlab.time.monotonic() - 1000
+    assert hostlab.wait_ssh(state, guest, 420.0, started) == expected
+    assert len(probes) == (1 if alive else 0)
+    if expected is None:
+        assert guest.boot_to_ssh_s >= 1000.0
+    else:
+        assert guest.boot_to_ssh_s == 0.0
+
+
+def _boot_lab(tmp_path, failures, monkeypatch, boot_attempts=2):
+    """A lab of one guest booted under KVM whose wait_ssh gives ``failures`` in turn (None: it answered)."""
+    state = hostlab.LabState(
+        name="lab", image="/img", accel="kvm", accel_reason="r", key_file="/s/k", known_hosts="/s/kh", inventory="/s/i"
+    )
+    guest = hostlab.Guest(
+        "lab-1",
+        40022,
+        {},
+        str(tmp_path / "lab-1.qcow2"),
+        str(tmp_path / "lab-1.pid"),
+        str(tmp_path / "lab-1.console.log"),
+    )
+    guest.accel, guest.pid = "kvm", 100
+    state.guests.append(guest)
+    Path(guest.console).write_text("boot 1 hung here\n")
+    events = []
+    answers = iter(failures)
+
+    def wait_ssh(state_, guest_, timeout, started):
+        events.append(("wait", guest_.pid, timeout))
+        return next(answers)
+
+    def start_guest(state_, state_dir, guest_, boot, accel):
+        events.append(("start", accel))
+        guest_.accel, guest_.pid = accel, guest_.pid + 1
+        Path(guest_.console).write_text(f"boot {guest_.boot_attempts} hung here\n")
+        return hostlab.time.monotonic()
+
+    monkeypatch.setattr(hostlab, "wait_ssh", wait_ssh)
+    monkeypatch.setattr(hostlab, "start_guest", start_guest)
+    monkeypatch.setattr(hostlab, "stop_guest", lambda guest_, grace: events.append(("stop", guest_.pid)))
+    args = hostlab.argparse.Namespace(timeout=420.0, boot_attempts=boot_attempts)
+    return (
+        state,
+        guest,
+        events,
+        lambda: hostlab.boot_until_ssh(state, tmp_path, guest, None, args, hostlab.time.monotonic()),
+    )
+
+
+def test_boot_until_ssh_boots_a_hung_guest_again_under_tcg(tmp_path, monkeypatch, capsys):
+    _state, guest, events, boot = _boot_lab(tmp_path, ["qemu exited during boot", None], monkeypatch)
+    boot()
+    assert events == [("wait", 100, 420.0), ("stop", 100), ("start", "tcg"), ("wait", 101, 420.0)]
+    assert (guest.boot_attempts, guest.accel) == (2, "tcg")
+    assert (tmp_path / "lab-1.console.attempt1.log").read_text() == "boot 1 hung here\n"
+    out = capsys.readouterr().out
+    assert "guest lab-1: qemu exited during boot (waited " in out
+    assert (
+        "boot attempt 1 of 2); stopped its qemu, booting it again from a fresh overlay under tcg (falling back from kvm)"
+        in out
+    )
+    assert "  | boot 1 hung here" in out
+
+
+def test_boot_until_ssh_fails_with_the_last_console_and_names_the_earlier(tmp_path, monkeypatch):
+    hung = "SSH on 127.0.0.1:40022 did not answer within --timeout 420 s"
+    _state, guest, events, boot = _boot_lab(tmp_path, [hung, hung, hung], monkeypatch, boot_attempts=3)
+    with pytest.raises(hostlab.LabError) as caught:
+        boot()
+    assert [e[0] for e in events] == ["wait", "stop", "start", "wait", "stop", "start", "wait"]
+    assert guest.boot_attempts == 3
+    text = str(caught.value)
+    assert text.startswith(f"guest lab-1: {hung} (waited ")
+    assert "under tcg, boot attempt 3 of --boot-attempts 3" in text
+    assert f"{tmp_path}/lab-1.console.attempt1.log, {tmp_path}/lab-1.console.attempt2.log; console tail:" in text
+    assert text.endswith("console tail:\nboot 3 hung here")
+
+
+def test_boot_until_ssh_without_retries_fails_at_once(tmp_path, monkeypatch):
+    _state, guest, events, boot = _boot_lab(tmp_path, ["qemu exited during boot"], monkeypatch, boot_attempts=1)
+    with pytest.raises(hostlab.LabError, match=r"under kvm, boot attempt 1 of --boot-attempts 1\); console tail:"):
+        boot()
+    assert events == [("wait", 100, 420.0)]
+    assert not list(tmp_path.glob("*.attempt*"))
+
+
+def test_down_removes_the_kept_consoles(tmp_path, capsys):
+    state_dir = tmp_path / "lab"
+    state_dir.mkdir()
+    state = hostlab.LabState(
+        name="lab",
+        image="/img",
+        accel="tcg",
+        accel_reason="r",
+        key_file=str(state_dir / "id_ed25519"),
+        known_hosts=str(state_dir / "known_hosts"),
+        inventory=str(state_dir / "inventory.yml"),
+    )
+    # Port 1 on 127.0.0.1: nothing listens there, as after a real down.
+    guest = hostlab.Guest(
+        "lab-1",
+        1,
+        {},
+        str(state_dir / "lab-1.qcow2"),
+        str(state_dir / "lab-1.pid"),
+        str(state_dir / "lab-1.console.log"),
+    )
+    guest.boot_attempts = 2
+    state.guests.append(guest)
+    (state_dir / "state.json").write_text(state.to_json())
+    for name in ("lab-1.qcow2", "lab-1.console.log", "lab-1.console.attempt1.log", "id_ed25519", "known_hosts"):
+        (state_dir / name).write_text("")
+    assert hostlab.main(["down", "--state-dir", str(state_dir)]) == 0
+    assert not state_dir.exists(), list(state_dir.iterdir())
+    assert "stopped 0 qemu" in capsys.readouterr().out
 
 
 def test_down_without_lab_is_a_no_op(tmp_path, capsys):
@@ -303,10 +578,14 @@ def test_down_without_lab_is_a_no_op(tmp_path, capsys):
         (["up", "--name", "lab", "--state-dir", "{tmp}/s", "--image", "{tmp}/none"], "--image: .* holds no build"),
         (["up", "--name", "lab", "--count", "0", "--state-dir", "{tmp}/s", "--image", "{tmp}"], "--count: 0"),
         (["up", "--name", "lab", "--memory-mib", "256", "--state-dir", "{tmp}/s", "--image", "{tmp}"], "--memory-mib"),
+        (
+            ["up", "--name", "lab", "--boot-attempts", "0", "--state-dir", "{tmp}/s", "--image", "{tmp}"],
+            "--boot-attempts: 0 is outside 1-5",
+        ),
         (["build", "--suite", "sid", "--out", "{tmp}/b"], "--suite: unknown suite"),
         (["build", "--disk-size-gib", "2", "--out", "{tmp}/b"], "--disk-size-gib: 2"),
     ],
-    ids=["no-build", "count", "memory", "suite", "disk-size"],
+    ids=["no-build", "count", "memory", "boot-attempts", "suite", "disk-size"],
 )
 def test_bad_input_names_the_parameter(tmp_path, capsys, argv, message):
     assert hostlab.main([a.format(tmp=tmp_path) for a in argv]) == 2
@@ -375,3 +654,64 @@ def test_choose_accel_probes_once_per_host_boot(tmp_path, monkeypatch):
     assert second[1].startswith(first[1]) and "probed earlier in this host boot" in second[1]
     with pytest.raises(hostlab.LabError, match="--accel kvm: .*probed earlier"):
         hostlab.choose_accel("kvm", "qemu-system-x86_64", kernel, tmp_path, 0.1)
+
+
+FAKE_QEMU = """#!/bin/bash
+# Stands in for a daemonized qemu-system-x86_64: a process whose command line names the
+# overlay (what down and the retry look for), a console line per boot, and the pidfile.
+args=("$@")
+echo "$*" >>{boots}.argv
+while [ $# -gt 0 ]; do
+  case $1 in -pidfile) pidfile=$2; shift ;; -serial) console=${2#file:}; shift ;; esac
+  shift
+done
+n=$(( $(cat {boots} 2>/dev/null || echo 0) + 1 ))
+echo "$n" >{boots}
+echo "fake boot $n" >"$console"
+(exec -a qemu-system-x86_64 bash -c 'while :; do sleep 0.2; done' fake "${args[@]}") </dev/null >/dev/null 2>&1 &
+echo $! >"$pidfile"
+"""
+# SSH answers from the second boot on; qemu-img and ssh-keygen only leave their files.
+FAKE_SSH = '#!/bin/sh\n[ "$(cat {boots})" -ge 2 ]\n'
+FAKE_QEMU_IMG = '#!/bin/sh\nfor last; do :; done\necho "$last" >>{overlays}\n: >"$last"\n'
+FAKE_SSH_KEYGEN = (
+    '#!/bin/sh\nwhile [ $# -gt 1 ]; do shift; done\necho key >"$1"\necho "ssh-ed25519 AAAA lab" >"$1.pub"\n'
+)
+
+
+def test_up_boots_a_guest_again_with_the_same_argv_and_down_removes_everything(tmp_path, monkeypatch, capsys):
+    """The whole retry path with stand-in tools: stop, fresh overlay, second boot, state, down."""
+    bin_dir, image, state_dir = tmp_path / "bin", tmp_path / "image", tmp_path / "lab"
+    bin_dir.mkdir()
+    image.mkdir()
+    (image / "recipe.json").write_text(json.dumps({"disk": "disk.raw", "disk_format": "raw"}))
+    boots, overlays = tmp_path / "boots", tmp_path / "overlays"
+    for tool, text in (
+        ("qemu-system-x86_64", FAKE_QEMU),
+        ("ssh", FAKE_SSH),
+        ("qemu-img", FAKE_QEMU_IMG),
+        ("ssh-keygen", FAKE_SSH_KEYGEN),
+    ):
+        (bin_dir / tool).write_text(text.replace("{boots}", str(boots)).replace("{overlays}", str(overlays)))
+        (bin_dir / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    up = ["up", "--name", "lab", "--state-dir", str(state_dir), "--image", str(image), "--accel", "tcg"]
+    try:
+        assert hostlab.main([*up, "--timeout", "1", "--boot-attempts", "2"]) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        state = json.loads((state_dir / "state.json").read_text())
+        (guest,) = state["guests"]
+        assert (guest["boot_attempts"], guest["accel"]) == (2, "tcg")
+        assert overlays.read_text().splitlines() == [guest["overlay"]] * 2
+        first, second = (tmp_path / "boots.argv").read_text().splitlines()
+        assert first == second and f"hostfwd=tcp:127.0.0.1:{guest['ssh_port']}-:22" in first
+        assert (state_dir / "lab-1.console.attempt1.log").read_text() == "fake boot 1\n"
+        assert (state_dir / "lab-1.console.log").read_text() == "fake boot 2\n"
+        assert hostlab.pid_runs_overlay(guest["pid"], guest["overlay"])
+        assert "did not answer within --timeout 1 s (waited " in out and "  | fake boot 1" in out
+        assert f"SSH answered {guest['boot_to_ssh_s']} s after qemu started (tcg, boot attempt 2 of 2)" in out
+        assert len(hostlab.own_qemu_pids(state_dir)) == 1  # the first boot's qemu was stopped
+    finally:
+        assert hostlab.main(["down", "--state-dir", str(state_dir), "--grace", "2"]) == 0
+    assert not state_dir.exists()
+    assert "stopped 1 qemu" in capsys.readouterr().out
