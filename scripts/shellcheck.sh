@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run shellcheck on every shell file of the repository (tracked or new, not ignored): *.sh and *.bash,
 # files without an extension whose shebang names sh/bash/dash, and shell templates (*.j2 with such a
-# shebang) rendered first by ansible.builtin.template with their role's defaults, so shellcheck sees
+# shebang) rendered first by ansible.builtin.template with their role's defaults and vars, so shellcheck sees
 # what the managed host runs. Messages about a rendered template name the template.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,12 +32,14 @@ for tpl in "${templates[@]}"; do
   role=$(sed -n 's#^roles/\([^/]*\)/templates/.*#\1#p' <<<"$tpl")
   out=$TMP/$(basename "$tpl" .j2)
   extra=()
-  [ -n "$role" ] && [ -f "roles/$role/defaults/main.yml" ] && extra=(-e "@roles/$role/defaults/main.yml")
+  for vars_file in "roles/$role/defaults/main.yml" "roles/$role/vars/main.yml"; do
+    [ -n "$role" ] && [ -f "$vars_file" ] && extra+=(-e "@$vars_file")
+  done
   if ! ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
     ansible localhost -c local -o -m ansible.builtin.template -a "src=$ROOT/$tpl dest=$out" \
     "${extra[@]}" >"$TMP/render.log" 2>&1; then
     cat "$TMP/render.log" >&2
-    echo "shellcheck.sh: cannot render $tpl with its role's defaults" >&2
+    echo "shellcheck.sh: cannot render $tpl with its role's defaults and vars" >&2
     status=1
     continue
   fi

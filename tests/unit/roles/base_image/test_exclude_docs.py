@@ -41,7 +41,8 @@ def _dpkg_installs(rules: list[tuple[str, str]], path: str) -> bool:
 
 def _rules() -> list[tuple[str, str]]:
     lines = [line for line in _render("dpkg-nodoc.cfg.j2").splitlines() if line and not line.startswith("#")]
-    return [(kind, pattern) for kind, pattern in (line.split("=", 1) for line in lines)]
+    pairs = [line.split("=", 1) for line in lines]
+    return [(pair[0], pair[1]) for pair in pairs]
 
 
 def test_the_configuration_names_every_listed_directory() -> None:
