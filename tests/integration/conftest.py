@@ -43,10 +43,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         background.RUNS[scenario] = background.start(scenario, env)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def _after_guest_prebuild() -> None:
-    """Hold every integration test until the guest prebuild is over: it changes this machine's
-    Docker objects, which the other tests snapshot strictly; afterwards the guest only reads them."""
+    """Hold the integration tests until the guest prebuild is over: it changes this machine's
+    Docker objects, which the other tests snapshot strictly; afterwards the guest only reads them.
+    Session-scoped and autouse, so that it comes before the other session fixtures (which build
+    images too)."""
     for run in background.RUNS.values():
         assert run.prebuilt.wait(PREBUILD_WAIT_S), f"the prebuild of {run.scenario} took over {PREBUILD_WAIT_S} s"
 
