@@ -36,7 +36,7 @@ EXAMPLES = r"""
     argv: "{{ my_packages | nested.hosts.dpkg_query_argv }}"
   register: my_dpkg
   changed_when: false
-  failed_when: false
+  failed_when: my_dpkg.rc not in [0, 1]
   check_mode: false
 
 - name: Install only when something is missing

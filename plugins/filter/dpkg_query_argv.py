@@ -13,11 +13,12 @@ description:
   - Returns the argv of C(dpkg-query --show --showformat='${Package}\t${Version}\t${db:Status-Status}\n' NAME...)
     for the packages a role needs, for the C(argv) of M(ansible.builtin.command). Its standard output is the input of
     P(nested.hosts.dpkg_missing#filter).
-  - The entries are passed to dpkg-query as they are. dpkg-query prints a line for each package it knows and exits
-    with 1 when one is unknown (naming it on standard error), so the task must not fail on the return code
-    (set its C(failed_when) to V(false)); an unknown package is simply absent from the output, and
-    P(nested.hosts.dpkg_missing#filter) reports it missing. So is an entry pinned with C(=VERSION) unless its plain
-    name is asked for too, since dpkg-query takes it for the name of a package it does not know.
+  - Each package is asked about once, by name (with its C(:ARCH) if given). A C(=VERSION) pin is dropped from the
+    command, since dpkg-query would take C(NAME=VERSION) for the name of a package it does not know;
+    P(nested.hosts.dpkg_missing#filter) compares the pinned version with the installed one. Wildcards are passed on.
+  - dpkg-query prints a line for each package it knows and exits with 1 when one is unknown (naming it on standard
+    error), so the task must accept return code 1 (C(failed_when) on C(rc not in [0, 1])); an unknown package is
+    absent from the output, and P(nested.hosts.dpkg_missing#filter) reports it missing.
   - The task only reads, so it can run in check mode too (set its C(check_mode) to V(false)).
 options:
   _input:
@@ -34,7 +35,7 @@ EXAMPLES = r"""
     argv: "{{ my_packages | nested.hosts.dpkg_query_argv }}"
   register: my_dpkg
   changed_when: false
-  failed_when: false
+  failed_when: my_dpkg.rc not in [0, 1]
   check_mode: false
 
 - name: Install only when something is missing

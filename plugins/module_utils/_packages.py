@@ -50,11 +50,15 @@ def _wanted_entries(wanted: t.Any) -> list[str]:
 def dpkg_query_argv(wanted: t.Any) -> list[str]:
     """The dpkg-query command (an argv) whose standard output :func:`dpkg_missing` reads for ``wanted``.
 
-    The entries are passed on as they are: dpkg-query prints a line for each package it knows and
-    exits 1 (naming the others on standard error) when one is unknown, so the task that runs it
-    must not fail on its return code; an unknown package is simply missing from the output.
+    dpkg-query is asked about each package once, by name (with its ``:ARCH`` if it has one): it
+    takes ``NAME=VERSION`` for the name of a package it does not know, so a pin is dropped here
+    and compared by :func:`dpkg_missing` instead. Wildcards go as they are (dpkg-query reads them
+    as patterns; :func:`dpkg_missing` leaves them to apt anyway). dpkg-query prints a line for each
+    package it knows and exits 1 (naming the others on standard error) when one is unknown, so the
+    task that runs it must accept return code 1; an unknown package is missing from the output.
     """
-    return ["dpkg-query", "--show", "--showformat=" + DPKG_QUERY_FORMAT, *_wanted_entries(wanted)]
+    names = dict.fromkeys(entry.strip().partition("=")[0] for entry in _wanted_entries(wanted))
+    return ["dpkg-query", "--show", "--showformat=" + DPKG_QUERY_FORMAT, *names]
 
 
 def dpkg_missing(dpkg_output: t.Any, wanted: t.Any) -> list[str]:

@@ -45,12 +45,20 @@ def test_the_argv_is_the_captured_command() -> None:
     ]
 
 
-def test_the_argv_passes_the_entries_on_as_they_are() -> None:
-    # Qualifiers, pins and wildcards go to dpkg-query unchanged, in their order. An empty list
-    # gives the bare command (dpkg-query then lists every package; dpkg_missing of [] is [] anyway).
-    entries = ["jq:amd64", "python3-apt=2.6.0", "docker.*", "b", "a"]
-    assert dpkg_query_argv(entries)[3:] == entries
+def test_the_argv_asks_by_name_once_each() -> None:
+    # A pin is dropped (dpkg-query would take "NAME=VERSION" for an unknown package; dpkg_missing
+    # compares the version), qualifiers and wildcards stay, the order is kept, a name asked twice
+    # goes once. An empty list gives the bare command (dpkg_missing of [] is [] anyway).
+    entries = ["jq:amd64", "python3-apt=2.6.0", "docker.*", "b", "a", "python3-apt"]
+    assert dpkg_query_argv(entries)[3:] == ["jq:amd64", "python3-apt", "docker.*", "b", "a"]
     assert dpkg_query_argv(()) == ["dpkg-query", "--show", "--showformat=" + DPKG_QUERY_FORMAT]
+
+
+def test_a_pin_at_the_installed_version_needs_no_apt() -> None:
+    # The argv's output for a pinned entry is the plain name's line, so the pin can be compared.
+    assert dpkg_query_argv(["python3-apt=2.6.0"])[3:] == ["python3-apt"]
+    assert dpkg_missing(CAPTURED, ["python3-apt=2.6.0"]) == []
+    assert dpkg_missing(CAPTURED, ["python3-apt=9.9"]) == ["python3-apt=9.9"]
 
 
 def test_the_argv_is_a_new_list_of_plain_strings() -> None:
@@ -151,7 +159,15 @@ def test_missing_is_exactly_the_wanted_names_not_installed(installed: set[str], 
 
 
 @given(wanted=st.lists(NAMES, max_size=8))
-def test_the_argv_ends_with_exactly_the_wanted_entries(wanted: list[str]) -> None:
+def test_the_argv_ends_with_each_wanted_name_once(wanted: list[str]) -> None:
     argv = dpkg_query_argv(wanted)
     assert argv[:3] == ["dpkg-query", "--show", "--showformat=" + DPKG_QUERY_FORMAT]
-    assert argv[3:] == wanted
+    assert argv[3:] == list(dict.fromkeys(wanted))
+
+
+@given(wanted=st.lists(st.tuples(NAMES, st.sampled_from(["", "=1.0", "=2:3.4-1"])).map("".join), max_size=8))
+def test_a_pinned_entry_is_judged_on_its_name_line(wanted: list[str]) -> None:
+    # What dpkg_missing reads is what the argv asked for: every name's line, pins compared there.
+    names = dpkg_query_argv(wanted)[3:]
+    output = "".join(f"{name}\t1.0\tinstalled\n" for name in names)
+    assert dpkg_missing(output, wanted) == [w for w in wanted if "=" in w and not w.endswith("=1.0")]
