@@ -37,17 +37,12 @@ EXAMPLES = r"""
   changed_when: false
   failed_when: my_dpkg.rc not in [0, 1]
   check_mode: false
-
-- name: Install only when something is missing
-  ansible.builtin.apt:
-    name: "{{ my_packages }}"
-    update_cache: true
-  when: my_dpkg.stdout | nested.hosts.dpkg_missing(my_packages) | length > 0
+# What to do with my_dpkg.stdout: see the nested.hosts.dpkg_missing filter's example.
 """
 
 RETURN = r"""
 _value:
-  description: The argv, C(dpkg-query), C(--show), the C(--showformat=...) argument, then the entries of the input.
+  description: The argv, C(dpkg-query), C(--show), the C(--showformat=...) argument, then each package name of the input once.
   type: list
   elements: str
 """
