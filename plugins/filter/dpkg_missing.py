@@ -11,7 +11,8 @@ version_added: 0.1.0
 author: nested.hosts contributors (@nested-hosts)
 description:
   - Takes the standard output of C(dpkg-query --show --showformat='${Package}\t${Version}\t${db:Status-Status}\n' NAME...)
-    and the list of packages a role needs, and returns the ones that are not installed, in their order.
+    (the command P(nested.hosts.dpkg_query_argv#filter) gives) and the list of packages a role needs, and returns
+    the ones that are not installed, in their order.
   - The roles run apt, with its cache update, only when this list is not empty, so a converged host answers with
     one dpkg-query.
   - An entry may carry C(:ARCH) or C(=VERSION) as apt takes them. A pinned entry counts as installed only when dpkg
@@ -32,10 +33,10 @@ EXAMPLES = r"""
 ---
 - name: Ask dpkg about every package at once
   ansible.builtin.command:
-    argv: "{{ ['dpkg-query', '--show', '--showformat=${Package}\t${Version}\t${db:Status-Status}\n'] + my_packages }}"
+    argv: "{{ my_packages | nested.hosts.dpkg_query_argv }}"
   register: my_dpkg
   changed_when: false
-  failed_when: false
+  failed_when: my_dpkg.rc not in [0, 1]
   check_mode: false
 
 - name: Install only when something is missing

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.nested.hosts.plugins.filter import child_connection, container_options, dpkg_missing
+from ansible_collections.nested.hosts.plugins.filter import child_connection, container_options, dpkg_missing, dpkg_query_argv
+from ansible_collections.nested.hosts.plugins.module_utils._packages import DPKG_QUERY_FORMAT
 
 
 @pytest.mark.parametrize(
@@ -83,3 +84,18 @@ def test_dpkg_missing_returns_the_missing_packages() -> None:
 def test_dpkg_missing_bad_input_is_a_filter_error() -> None:
     with pytest.raises(AnsibleFilterError, match=r"nested.hosts.dpkg_missing: the wanted packages must be a list"):
         dpkg_missing.FilterModule().filters()["dpkg_missing"]("", "jq")
+
+
+def test_dpkg_query_argv_asks_about_every_package() -> None:
+    out = dpkg_query_argv.FilterModule().filters()["dpkg_query_argv"](["python3-apt", "jq"])
+    assert out == ["dpkg-query", "--show", "--showformat=" + DPKG_QUERY_FORMAT, "python3-apt", "jq"]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "message"),
+    [("jq", "the wanted packages must be a list of names, not str"), (["jq", ""], "a non-empty name, not ''")],
+    ids=["not-a-list", "empty-name"],
+)
+def test_dpkg_query_argv_bad_input_is_a_filter_error(wanted: object, message: str) -> None:
+    with pytest.raises(AnsibleFilterError, match=rf"^nested.hosts.dpkg_query_argv: .*{message}"):
+        dpkg_query_argv.FilterModule().filters()["dpkg_query_argv"](wanted)
