@@ -26,12 +26,12 @@ import molecule_log
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HOSTLAB = REPO_ROOT / "scripts" / "hostlab.py"
 # Scenarios that boot QEMU guests with scripts/hostlab.py: skipped only where QEMU cannot boot one.
 GUEST_SCENARIOS = frozenset({"modern_host"})
 MOLECULE_DIR = REPO_ROOT / "molecule"
 ROLES_DIR = REPO_ROOT / "tests" / "roles"
-LOG_DIR = REPO_ROOT / "build" / "molecule"
+# The same log directory the background runs write to.
+LOG_DIR = background.LOG_DIR
 
 
 def _scenarios() -> list[str]:
@@ -47,11 +47,6 @@ def _scenarios() -> list[str]:
     return found
 
 
-def _molecule() -> str:
-    candidate = Path(sys.executable).with_name("molecule")
-    return str(candidate) if candidate.exists() else "molecule"
-
-
 def _run_scenario(scenario: str) -> str:
     """Run ``molecule test -s scenario``; fail with its first failure unless it exits 0; return the log."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -62,7 +57,7 @@ def _run_scenario(scenario: str) -> str:
     started = time.monotonic()
     with log_path.open("w") as log:
         proc = subprocess.run(
-            [_molecule(), "test", "-s", name],
+            background.molecule_argv(sys.executable, "test", name),
             cwd=cwd,
             env=env,
             stdout=log,
@@ -85,9 +80,9 @@ def _fail_with_log(headline: str, log_path: Path) -> NoReturn:
 
 def _skip_unless_guests_boot() -> None:
     """Skip (printing why) only when ``hostlab.py check`` says QEMU cannot boot a guest here."""
-    proc = subprocess.run([sys.executable, str(HOSTLAB), "check"], capture_output=True, text=True, check=False)
+    proc = subprocess.run([sys.executable, str(background.HOSTLAB), "check"], capture_output=True, text=True, check=False)
     print(proc.stdout.strip())
-    if proc.returncode == 3:
+    if proc.returncode == background.HOSTLAB_CANNOT_BOOT:
         pytest.skip(f"not run, QEMU cannot boot a guest here: {proc.stdout.strip()}")
     assert proc.returncode == 0, f"hostlab.py check failed: {proc.stdout}{proc.stderr}"
 
