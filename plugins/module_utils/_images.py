@@ -43,3 +43,21 @@ def known_image(images: t.Any, name: t.Any) -> t.Mapping[str, t.Any]:
         if name in _tags(image):
             return image
     return {}
+
+
+def image_ids(images: t.Any, names: t.Any) -> dict[str, str]:
+    """Map each of ``names`` to the ``Id`` of the image of ``images`` it tags, ``""`` for a name none tags.
+
+    A record of image IDs tells an image someone built later under the same name from the one
+    recorded: the name alone cannot.
+    """
+    if isinstance(names, (str, bytes, t.Mapping)) or not isinstance(names, t.Sequence):
+        raise ImageLookupError(f"the names must be a list of REPOSITORY:TAG, not {type(names).__name__}")
+    ids: dict[str, str] = {}
+    for name in names:
+        image = known_image(images, name)
+        image_id = image.get("Id", "") if image else ""
+        if not isinstance(image_id, str):
+            raise ImageLookupError(f"the image tagged {name} has an Id that is not a string: {image_id!r}")
+        ids[name] = image_id
+    return ids

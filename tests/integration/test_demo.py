@@ -24,6 +24,8 @@ LOG_DIR = REPO_ROOT / "build" / "demo"
 NESTED_SOURCE = REPO_ROOT / "playbooks" / "inventory" / "demo.nested.yml"
 DEPTH3_PLAY = REPO_ROOT / "tests" / "integration" / "files" / "depth3_role.yml"
 DEMO_CHAIN = ["nhdemo-node-1", "nhdemo-dind-1", "nhdemo-d3"]
+# What the demo records of the images it created (playbooks/vars/demo.yml: nhdemo_state_file).
+DEMO_STATE = Path("/var/lib/nested-hosts/demo-state.json")
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -113,6 +115,12 @@ def test_demo_reaches_depth_3_is_idempotent_and_cleans_up(tmp_path: Path) -> Non
     assert report["summary"]["all_can_nest"] is True, report["summary"]
     assert {"localhost", "nhdemo-node-1", "nhdemo-node-2", "nhdemo-dind-1", "nhdemo-d3"} <= set(levels)
     assert "max depth reached: 3" in first
+    # Each image the demo created is recorded with the ID it has now, which demo_clean compares.
+    record = json.loads(DEMO_STATE.read_text())["created_images"]
+    for name, image_id in record.items():
+        now = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", name], capture_output=True, text=True, check=False)
+        assert image_id and image_id == now.stdout.strip(), f"{name} recorded as {image_id!r}, is {now.stdout.strip()!r}"
+    print(f"demo state: {record}")
 
     second, second_s = _make("demo", "demo-second.log")
     recaps = RECAP.findall(second)

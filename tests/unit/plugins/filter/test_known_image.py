@@ -11,6 +11,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.filter.core import flatten
 from ansible.plugins.test.mathstuff import contains
+from ansible_collections.nested.hosts.plugins.filter import image_ids as image_ids_filter
 from ansible_collections.nested.hosts.plugins.filter import known_image as known_image_filter
 from ansible_collections.nested.hosts.tests.unit.plugins.module_utils.test__images import IMAGES, NODE
 from hypothesis import given
@@ -92,3 +93,10 @@ def test_the_filter_returns_the_image() -> None:
 def test_bad_arguments_are_filter_errors(images: t.Any, name: t.Any, message: str) -> None:
     with pytest.raises(AnsibleFilterError, match=rf"^nested.hosts.known_image: {message}"):
         FILTER(images, name)
+
+
+def test_image_ids_filter_maps_names_and_raises_filter_errors() -> None:
+    image_ids = image_ids_filter.FilterModule().filters()["image_ids"]
+    assert image_ids(IMAGES, ["nested-hosts/node:bookworm", "a/b:c"]) == {"nested-hosts/node:bookworm": NODE["Id"], "a/b:c": ""}
+    with pytest.raises(AnsibleFilterError, match=r"nested.hosts.image_ids: the names must be a list"):
+        image_ids(IMAGES, "a/b:c")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from ansible_collections.nested.hosts.plugins.module_utils._images import ImageLookupError, known_image
+from ansible_collections.nested.hosts.plugins.module_utils._images import ImageLookupError, image_ids, known_image
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -152,3 +152,37 @@ def test_found_is_the_first_image_listing_the_name(images: list[dict[str, t.Any]
         assert found is holders[0]
     else:
         assert found == {}
+
+
+def test_image_ids_maps_each_name_to_its_image_id_or_empty() -> None:
+    names = ["nhtest-node/node:bookworm", "nested-hosts/base:trixie", "nested-hosts/base:bookworm"]
+    assert image_ids(IMAGES, names) == {
+        "nhtest-node/node:bookworm": NODE["Id"],
+        "nested-hosts/base:trixie": BASE["Id"],
+        "nested-hosts/base:bookworm": "",
+    }
+
+
+def test_image_ids_of_no_names_is_empty() -> None:
+    assert image_ids(IMAGES, []) == {}
+
+
+@pytest.mark.parametrize(
+    ("images", "names", "message"),
+    [
+        (IMAGES, "nested-hosts/base:trixie", "names must be a list"),
+        (IMAGES, {"nested-hosts/base:trixie": 1}, "names must be a list"),
+        (IMAGES, [""], "non-empty REPOSITORY:TAG"),
+        ({"images": IMAGES}, ["nested-hosts/base:trixie"], "list of image inspect results"),
+        ([{"Id": 7, "RepoTags": ["a/b:c"]}], ["a/b:c"], "Id that is not a string"),
+    ],
+    ids=["names-str", "names-dict", "empty-name", "images-dict", "id-int"],
+)
+def test_image_ids_bad_arguments_name_what_is_wrong(images: t.Any, names: t.Any, message: str) -> None:
+    with pytest.raises(ImageLookupError, match=message):
+        image_ids(images, names)
+
+
+@given(st.lists(st.sampled_from(["nested-hosts/node:bookworm", "nested-hosts/base:trixie", "debian:bookworm-slim", "x/y:z"]), max_size=6))
+def test_image_ids_agree_with_known_image(names: list[str]) -> None:
+    assert image_ids(IMAGES, names) == {name: known_image(IMAGES, name).get("Id", "") for name in names}
