@@ -120,6 +120,10 @@ def test_molecule_scenario(scenario: str) -> None:
         expected = "MODE: REAL" if os.environ.get("SYSBOX_PACKAGE") else "MODE: STAND-IN"
         assert expected in log, f"the sysbox scenario did not report {expected!r}"
         print(next(line.strip() for line in log.splitlines() if "MODE:" in line))
+    if scenario == "modern_host":
+        # The guest only ever installs the stand-in: its log must say so, never pass for Sysbox.
+        assert "MODE: STAND-IN" in log and "MODE: REAL" not in log, "the modern_host scenario did not report MODE: STAND-IN"
+        print(next(line.strip() for line in log.splitlines() if "MODE: STAND-IN" in line))
 
 
 def test_sysbox_real_package() -> None:
