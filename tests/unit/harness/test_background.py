@@ -37,7 +37,7 @@ def test_molecule_argv_uses_the_venv_molecule(tmp_path: Path) -> None:
     assert background.niced(["a"]) == ["nice", "-n", str(background.NICENESS), "a"]
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("", 3600.0), ("90", 90.0), (" 1.5 ", 1.5)])
+@pytest.mark.parametrize(("raw", "expected"), [("", 4000.0), ("90", 90.0), (" 1.5 ", 1.5)])
 def test_timeout_from_the_environment(raw: str, expected: float) -> None:
     assert background.timeout_s({"NH_GUEST_TIMEOUT_S": raw}) == expected
     assert background.timeout_s({}) == float(background.DEFAULT_TIMEOUT_S)
