@@ -13,9 +13,9 @@ description:
   - Given a list of image inspect results (the C(images) of M(community.docker.docker_image_info)) and a list of
     image names, returns a dictionary that maps each name to the C(Id) of the image it tags, or to an empty
     string when no image has that tag.
-  - A name is matched as M(nested.hosts.known_image#filter) matches it, exactly against C(RepoTags).
-  - The demo (P(nested.hosts.demo#playbook)) records the IDs of the images it built with it, and
-    P(nested.hosts.demo_clean#playbook) removes a name only while it still tags the image the demo recorded, so an
+  - A name is matched as P(nested.hosts.known_image#filter) matches it, exactly against C(RepoTags).
+  - The demo playbook (C(nested.hosts.demo)) records the IDs of the images it built with it, and
+    C(nested.hosts.demo_clean) removes a name only while it still tags the image the demo recorded, so an
     image someone built later under the same name stays.
 options:
   _input:
