@@ -107,6 +107,24 @@ def _depth3_read_only(tmp: Path) -> None:
     assert out["stats"]["d3"]["failures"] == 0 and out["stats"]["d3"]["unreachable"] == 0
 
 
+def _observe_depth3(tmp: Path, d3_row: dict) -> None:
+    """nested.hosts.verify's observe path: the depth-3 container read from this machine through
+    /proc/<pid>/root of each level (no connection into it) says what the level said of itself."""
+    inventory = tmp / "observe.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {
+        "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+        "nhobserved-d3": {"nested_hosts_depth": 3, "nested_hosts_observe_via": "localhost",
+                          "nested_hosts_observe_chain": DEMO_CHAIN}}}}))
+    _ansible("ansible-playbook", "-i", str(inventory), str(REPO_ROOT / "playbooks" / "verify.yml"),
+             "-e", "nested_hosts_verify_hosts=nhobserved-d3", "-e", f"nested_hosts_verify_report_dir={tmp / 'observed'}")
+    row = json.loads((tmp / "observed" / "report.json").read_text())["rows"][0]
+    assert row["host"] == "nhobserved-d3" and row["error"] is None, row
+    assert re.fullmatch(r"(/proc/[1-9]\d*/root){3}", row["facts"]["observed_through"]), row["facts"]["observed_through"]
+    for key in ("in_container", "cgroup_version", "cgroupns", "profile", "can_nest", "capabilities_missing", "runtime"):
+        assert row[key] == d3_row[key], f"{key}: observed {row[key]!r}, the level itself said {d3_row[key]!r}"
+    print(f"observed through {row['facts']['observed_through']}: {row['profile']}, cgroup {row['cgroup_version']}")
+
+
 def test_demo_reaches_depth_3_is_idempotent_and_cleans_up(tmp_path: Path) -> None:
     first, first_s = _make("demo", "demo-first.log")
     report = json.loads((REPO_ROOT / "reports" / "report.json").read_text())
@@ -144,6 +162,7 @@ def test_demo_reaches_depth_3_is_idempotent_and_cleans_up(tmp_path: Path) -> Non
     assert "depth 4 said: depth 4 ran" in run
     assert re.search(r"^nhdemo-d3\s+:\s+ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=0", run, re.M), run[-2000:]
     _depth3_read_only(tmp_path)
+    _observe_depth3(tmp_path, levels["nhdemo-d3"])
 
     _make("demo-clean", "demo-clean.log")
     assert _docker_names("container") == []
