@@ -24,11 +24,12 @@ for arg in "$@"; do
   esac
 done
 
-# What the demo runs on this machine: dockerd, debootstrap for the offline base image, make and git.
-DEMO_APT_PACKAGES=(docker.io debootstrap iptables make git ca-certificates python3-venv)
+# What the demo runs on this machine: dockerd, mmdebstrap for the offline base image, make and git.
+DEMO_APT_PACKAGES=(docker.io mmdebstrap iptables make git ca-certificates python3-venv)
 APT_PACKAGES=("${DEMO_APT_PACKAGES[@]}")
 if [ "$profile" = full ]; then
   APT_PACKAGES+=(jq rsync chromium shellcheck dpkg-dev
+    debootstrap  # base_image_bootstrap_tool=debootstrap's test, and scripts/hostlab.py's guest root
     qemu-system-x86 qemu-utils zstd e2fsprogs openssh-client  # this line: scripts/hostlab.py guests
     pypy3)  # PyPy 3.9: module code on an old Python (make unit-py39)
 fi

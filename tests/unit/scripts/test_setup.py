@@ -78,7 +78,7 @@ def _pip_requirements(log: list[str]) -> list[str]:
 def test_demo_profile_installs_the_demo_share_only(machine: dict[str, Path]) -> None:
     proc, log = _setup(machine, "--demo")
     assert proc.returncode == 0, proc.stderr
-    assert _apt_installs(log) == {"docker.io", "debootstrap", "iptables", "make", "git", "ca-certificates",
+    assert _apt_installs(log) == {"docker.io", "mmdebstrap", "iptables", "make", "git", "ca-certificates",
                                   "python3-venv"}
     assert _pip_requirements(log) == ["requirements-demo.txt"]
     assert not (machine["fake"] / "venv/py39").exists()
@@ -90,7 +90,7 @@ def test_full_profile_completes_a_demo_setup_and_then_both_are_current(machine: 
     proc, log = _setup(machine)
     assert proc.returncode == 0, proc.stderr
     added = _apt_installs(log)
-    assert {"pypy3", "shellcheck", "rsync", "qemu-system-x86"} <= added
+    assert {"pypy3", "shellcheck", "rsync", "qemu-system-x86", "debootstrap"} <= added
     assert "docker.io" not in added  # already there from the demo's share
     assert _pip_requirements(log) == ["requirements.txt", "requirements-py39.txt"]
 
