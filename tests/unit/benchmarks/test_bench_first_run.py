@@ -56,7 +56,7 @@ def test_first_run_sum_names_a_part_it_did_not_measure() -> None:
 
 def test_setup_packages_are_setup_sh_lists_and_the_demo_share_is_part_of_the_full_set() -> None:
     demo, full = bench.setup_packages(True), bench.setup_packages(False)
-    assert "docker.io" in demo and "debootstrap" in demo and "pypy3" not in demo
+    assert "docker.io" in demo and "mmdebstrap" in demo and "pypy3" not in demo
     assert set(demo) < set(full) and "pypy3" in full
     listed = subprocess.run(["bash", "scripts/setup.sh", "--list-packages", "--demo"], cwd=REPO,
                             capture_output=True, text=True, check=True).stdout.split()
