@@ -125,6 +125,13 @@ def _observe_depth3(tmp: Path, d3_row: dict) -> None:
     print(f"observed through {row['facts']['observed_through']}: {row['profile']}, cgroup {row['cgroup_version']}")
 
 
+def _task_output(log: str, task: str) -> str:
+    """What the default callback printed under the task's header, up to the next header."""
+    found = re.search(r"^TASK \[" + re.escape(task) + r"\][^\n]*\n(?P<body>.*?)(?=^TASK \[|^PLAY)", log, re.M | re.S)
+    assert found, f"no task {task!r} in the log"
+    return found["body"]
+
+
 def test_demo_reaches_depth_3_is_idempotent_and_cleans_up(tmp_path: Path) -> None:
     first, first_s = _make("demo", "demo-first.log")
     report = json.loads((REPO_ROOT / "reports" / "report.json").read_text())
@@ -145,6 +152,12 @@ def test_demo_reaches_depth_3_is_idempotent_and_cleans_up(tmp_path: Path) -> Non
     assert recaps, "no PLAY RECAP in the second run"
     changed = {host: int(c) for host, _ok, c, _u, _f in recaps}
     assert all(c == 0 for c in changed.values()), f"second demo run changed something: {changed}"
+    # The new dind container's daemon is waited for; once converged, it answered the certificate read
+    # in the same exec and is not asked again.
+    wait = "nested.hosts.dind : Wait until the inner daemons answer"
+    assert "(item=nhdemo-dind-1)" in _task_output(first, wait), _task_output(first, wait)
+    converged = _task_output(second, wait)
+    assert "skipping: [nhdemo-node-1]" in converged and "(item=" not in converged, converged
     timing = f"demo wall time: first {first_s:.0f} s, second {second_s:.0f} s"
     print(timing)
     (LOG_DIR / "timings.txt").write_text(timing + "\n")
