@@ -185,12 +185,14 @@ def playbook_env(collections_root: Path) -> dict[str, str]:
 
 
 def run_playbook(
-    argv: list[str], env: dict[str, str], cwd: Path = REPO
+    argv: list[str], env: dict[str, str], cwd: Path = REPO, ansible_playbook: str | None = None
 ) -> tuple[float, dict[str, dict[str, int]], str]:
-    """Wall time, recap and output of one ansible-playbook run from cwd (the repository root)."""
+    """Wall time, recap and output of one ansible-playbook run from cwd (the repository root), by
+    ansible_playbook (default: the one beside this Python)."""
     start = time.monotonic()
     proc = subprocess.run(
-        [_tool("ansible-playbook"), *argv], cwd=cwd, env=env, capture_output=True, text=True, check=False
+        [ansible_playbook or _tool("ansible-playbook"), *argv], cwd=cwd, env=env, capture_output=True, text=True,
+        check=False,
     )
     elapsed = time.monotonic() - start
     out = proc.stdout + proc.stderr

@@ -10,12 +10,13 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_first_run.py [-
   The container's root is a debootstrap ``minbase`` of the suite, made once per run (its time is
   printed: what a bare Debian root costs from this mirror). A cloud image ships more than minbase, so
   this is the most a fresh machine downloads.
-* virtualenv: ``python3 -m venv`` and ``pip install --no-cache-dir`` of requirements-demo.txt (what
-  ``scripts/setup.sh --demo`` installs), and of requirements.txt for comparison, in a temporary
-  directory with this machine's Python and pip configuration, as `make demo` would use them.
+* virtualenv: ``scripts/setup.sh --venv-only --demo`` (its own ``python3 -m venv`` and pip install of
+  requirements-demo.txt, with its pip options) into a temporary directory, without pip's cache, and
+  the full profile's for comparison, with this machine's Python and pip configuration.
 * demo (``--demo`` only, because it first removes the demo and the images it builds): the demo's
-  playbook on a Docker engine without the demo's images, with ``ansible.posix.profile_roles``: the
-  time of each role.
+  playbook, run by the ansible-playbook of the demo virtualenv just made (modules it imports are
+  compiled on first use, and that is counted here), on a Docker engine without the demo's images,
+  with ``ansible.posix.profile_roles``: the time of each role.
 
 Prints each part, the sum of the demo's parts (packages + virtualenv + demo) and its ratio to the
 goal. Without ``--demo`` the demo's part is not measured and the sum says so. Fails (exit 2), saying
@@ -111,35 +112,36 @@ def time_packages(packages: list[str]) -> tuple[float, float, int]:
     return parse_apt(proc.stdout)
 
 
-def time_venv(requirements: str, work: Path) -> tuple[float, int]:
-    """Seconds to make a virtualenv with the pins of a requirements file, without pip's cache; dists."""
-    venv = work / f"venv-{requirements}"
-    env = dict(os.environ, PIP_NO_CACHE_DIR="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+def setup_venv_argv(demo: bool) -> list[str]:
+    """scripts/setup.sh's virtualenv step alone, for a profile: the venv the bench times is made by the
+    same commands and pip options as `make demo`'s (or `make setup`'s)."""
+    return ["bash", str(REPO / "scripts" / "setup.sh"), "--venv-only", *(["--demo"] if demo else [])]
+
+
+def time_venv(demo: bool, venv: Path) -> tuple[float, int]:
+    """Seconds for setup.sh to make a virtualenv at venv for a profile, without pip's cache; dists."""
+    env = dict(os.environ, VENV=str(venv), PIP_NO_CACHE_DIR="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     start = time.monotonic()
-    for argv in (
-        ["python3", "-m", "venv", str(venv)],
-        [str(venv / "bin" / "pip"), "install", "-q", "--upgrade", "pip"],
-        [str(venv / "bin" / "pip"), "install", "-q", "-r", str(REPO / requirements), "-c", str(REPO / "constraints.txt")],
-    ):
-        proc = _run(argv, env=env)
-        if proc.returncode:
-            raise SystemExit(f"FAIL: {' '.join(argv)}:\n{proc.stderr[-800:]}")
+    proc = _run(setup_venv_argv(demo), env=env)
     elapsed = time.monotonic() - start
+    if proc.returncode:
+        raise SystemExit(f"FAIL: {' '.join(setup_venv_argv(demo))}:\n{proc.stderr[-800:]}")
     dists = len(_run([str(venv / "bin" / "pip"), "list", "--format=freeze"], env=env).stdout.split())
-    shutil.rmtree(venv, ignore_errors=True)
     return elapsed, dists
 
 
-def time_demo(work: Path) -> tuple[float, dict[str, float]]:
-    """The demo's playbook from nothing, run as bench_demo runs it with this checkout as nested.hosts:
+def time_demo(work: Path, venv: Path) -> tuple[float, dict[str, float]]:
+    """The demo's playbook from nothing, run as bench_demo runs it with this checkout as nested.hosts
+    and the ansible-playbook of the virtualenv just made (so its modules' first compile is counted):
     demo_clean, the demo's images removed, then demo.yml with profile_roles."""
     (work / "ansible_collections" / "nested").mkdir(parents=True)
     os.symlink(REPO, work / "ansible_collections" / "nested" / "hosts")
     env = dict(bench_demo.playbook_env(work), ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_roles")
     inventory = bench_demo.DEMO_ARGV[:-1]  # without the playbook
+    playbook = str(venv / "bin" / "ansible-playbook")
     bench_demo.run_playbook([*inventory, "playbooks/demo_clean.yml"], env)
     _run(["docker", "image", "rm", "-f", *DEMO_IMAGES])
-    elapsed, _recap, out = bench_demo.run_playbook(bench_demo.DEMO_ARGV, env)
+    elapsed, _recap, out = bench_demo.run_playbook(bench_demo.DEMO_ARGV, env, ansible_playbook=playbook)
     return elapsed, parse_profile_roles(out)
 
 
@@ -170,12 +172,13 @@ def main() -> int:
             print(f"packages, {name} ({len(packages)} asked, {unpacked} unpacked): update {update:.1f} s + "
                   f"install {install:.1f} s = {update + install:.1f} s")
         venvs: dict[str, float] = {}
-        for requirements in ("requirements-demo.txt", "requirements.txt"):
-            venvs[requirements], dists = time_venv(requirements, work)
-            print(f"virtualenv, {requirements} ({dists} distributions): {venvs[requirements]:.1f} s")
+        for name, demo in (("demo share", True), ("full set", False)):
+            venvs[name], dists = time_venv(demo, work / f"venv-{'demo' if demo else 'full'}")
+            print(f"virtualenv, {name} ({dists} distributions, scripts/setup.sh's pip install): "
+                  f"{venvs[name]:.1f} s")
         demo_s = None
         if args.demo:
-            demo_s, roles = time_demo(work)
+            demo_s, roles = time_demo(work, work / "venv-demo")
             print(f"demo from nothing: {demo_s:.1f} s; by role (profile_roles):")
             for role, secs in sorted(roles.items(), key=lambda item: -item[1]):
                 print(f"  {role}: {secs:.1f} s")
@@ -183,7 +186,7 @@ def main() -> int:
         _run(["docker", "image", "rm", "-f", IMAGE])
         shutil.rmtree(work, ignore_errors=True)
     update, install, _unpacked = parts["demo share"]
-    packages_s, venv_s = update + install, venvs["requirements-demo.txt"]
+    packages_s, venv_s = update + install, venvs["demo share"]
     print(f"first make demo: {first_run_sum(packages_s, venv_s, demo_s)}")
     if demo_s is not None:
         total = packages_s + venv_s + demo_s
@@ -191,7 +194,7 @@ def main() -> int:
         print(f"  ratio first run/goal ({args.goal:.0f} s): {total / args.goal:.2f} ({verdict} the goal <= 1)")
     full_update, full_install, _full_unpacked = parts["full set"]
     print(f"  (make setup's full set instead: packages {full_update + full_install:.1f} s, "
-          f"virtualenv {venvs['requirements.txt']:.1f} s)")
+          f"virtualenv {venvs['full set']:.1f} s)")
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"load average (1/5/15 min) after the runs: {load} on {os.cpu_count()} CPUs")
     return 0

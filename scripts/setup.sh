@@ -6,6 +6,7 @@
 #   scripts/setup.sh --demo   only what `make demo` needs: its apt packages and requirements-demo.txt,
 #                             about half the download of a fresh machine's first run
 #   --list-packages           print the profile's apt packages and stop (benchmarks/bench_first_run.py)
+#   --venv-only               only the profile's virtualenv step (benchmarks/bench_first_run.py times it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -16,10 +17,12 @@ log() { printf '==> %s\n' "$*"; }
 
 profile=full
 list_only=false
+venv_only=false
 for arg in "$@"; do
   case "$arg" in
     --demo) profile=demo ;;
     --list-packages) list_only=true ;;
+    --venv-only) venv_only=true ;;
     *) echo "scripts/setup.sh: unknown argument '$arg' (use --demo, or nothing for the full setup)" >&2; exit 2 ;;
   esac
 done
@@ -43,16 +46,18 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "apt: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  log "apt: all packages present"
+if [ "$venv_only" = false ]; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    log "apt: all packages present"
+  fi
 fi
 
 # requirements.txt includes requirements-demo.txt; a stamp holds the files a venv was made from, so the
@@ -67,8 +72,12 @@ if [ "$have_reqs" = "$want_reqs" ] || { [ "$profile" = demo ] && [ "$have_reqs" 
 else
   log "python: creating $VENV with the pins of $reqs_file"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -r "$ROOT/$reqs_file" -c "$ROOT/constraints.txt"
+  "$VENV/bin/pip" install -q --no-compile --upgrade pip
+  # --no-compile: byte-compiling every installed module costs about three quarters of the install
+  # (ansible-core's tree alone is thousands of files) and most are never imported. Python compiles
+  # a module on its first import and, as the venv's owner, writes the .pyc then, so each module
+  # used is compiled once and the rest never.
+  "$VENV/bin/pip" install -q --no-compile -r "$ROOT/$reqs_file" -c "$ROOT/constraints.txt"
   printf '%s' "$want_reqs" >"$stamp"
 fi
 
@@ -78,12 +87,14 @@ if [ "$profile" = full ]; then
   if [ ! -f "$stamp39" ] || ! cmp -s "$ROOT/requirements-py39.txt" "$stamp39"; then
     log "python: creating $VENV/py39 (PyPy 3.9) with pinned test tools"
     [ -x "$VENV/py39/bin/python" ] || pypy3 -m venv "$VENV/py39"
-    "$VENV/py39/bin/pip" install -q -r "$ROOT/requirements-py39.txt"
+    "$VENV/py39/bin/pip" install -q --no-compile -r "$ROOT/requirements-py39.txt"
     cp "$ROOT/requirements-py39.txt" "$stamp39"
   else
     log "python: $VENV/py39 is current"
   fi
 fi
+
+[ "$venv_only" = true ] && exit 0
 
 # Make the checkout importable as nested.hosts: Ansible's default collection path.
 coll_parent=${ANSIBLE_COLLECTIONS_HOME:-$HOME/.ansible/collections}/ansible_collections/nested

@@ -61,3 +61,19 @@ def test_setup_packages_are_setup_sh_lists_and_the_demo_share_is_part_of_the_ful
     listed = subprocess.run(["bash", "scripts/setup.sh", "--list-packages", "--demo"], cwd=REPO,
                             capture_output=True, text=True, check=True).stdout.split()
     assert demo == listed
+
+
+def test_the_venv_step_is_setup_sh_alone_and_touches_nothing_else(tmp_path: Path) -> None:
+    # A venv whose stamp says it holds the demo's pins: setup.sh's venv step finds it current, and
+    # --venv-only stops there (no apt, no collection link, no dockerd), which is what the bench times.
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / ".nested-hosts-requirements").write_text((REPO / "requirements-demo.txt").read_text().rstrip("\n"))
+    argv = bench.setup_venv_argv(True)
+    assert argv[1:] == [str(REPO / "scripts" / "setup.sh"), "--venv-only", "--demo"]
+    proc = subprocess.run(argv, env={"PATH": "/usr/bin:/bin", "VENV": str(venv)}, capture_output=True, text=True,
+                          check=False)
+    if proc.returncode == 2 and "run as root" in proc.stderr:
+        pytest.skip("scripts/setup.sh runs as root only")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [f"==> python: {venv} is current"]
