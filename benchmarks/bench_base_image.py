@@ -23,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import _bench  # benchmarks/ is on the path of a script run from it
 import bench_demo  # the measured ansible-playbook run and profile_tasks parsing
 
 TOOLS = ("debootstrap", "mmdebstrap")
@@ -85,9 +86,7 @@ def main() -> int:
     results: dict[str, dict[str, list[float]]] = {t: {"role": [], "bootstrap": []} for t in TOOLS}
     sizes: dict[str, float] = {}
     try:
-        (work / "ansible_collections" / "nested").mkdir(parents=True)
-        (work / "ansible_collections" / "nested" / "hosts").symlink_to(bench_demo.REPO)
-        env = dict(bench_demo.playbook_env(work), **bench_demo.PROFILE_ENV)
+        env = dict(bench_demo.playbook_env(_bench.link_collection(work)), **bench_demo.PROFILE_ENV)
         for rnd, tool in order(args.runs):
             play = work / f"{tool}.yml"
             play.write_text(PLAY.format(tool=tool, name=REPO_NAME, suite=args.suite, work=work), encoding="utf-8")

@@ -36,21 +36,15 @@ from pathlib import Path
 
 import yaml
 
+import _bench  # benchmarks/ is on the path of a script run from it
+
 REPO = Path(__file__).resolve().parent.parent
 DEMO = ["nhdemo-node-1", "nhdemo-dind-1", "nhdemo-d3"]
 DEPTHS = {1: DEMO[:1], 3: DEMO}
 GOAL = 1.5
 
 
-def _import_collection() -> Path:
-    root = Path(tempfile.mkdtemp(prefix="nh-bench-"))
-    (root / "ansible_collections" / "nested").mkdir(parents=True)
-    os.symlink(REPO, root / "ansible_collections" / "nested" / "hosts")
-    sys.path.insert(0, str(root))
-    return root
-
-
-COLLECTIONS_ROOT = _import_collection()
+COLLECTIONS_ROOT = _bench.import_collection()
 from ansible import constants as C
 from ansible.playbook.play_context import PlayContext
 from ansible_collections.nested.hosts.plugins.connection import nested as plugin
@@ -64,11 +58,6 @@ def missing_levels() -> str | None:
     if proc.returncode:
         return f"the demo's levels {' > '.join(DEMO)} do not answer (run `make demo` first): {proc.stderr.strip()}"
     return None
-
-
-def _tool(name: str) -> str:
-    candidate = Path(sys.executable).with_name(name)
-    return str(candidate) if candidate.exists() else name
 
 
 def module_runs(workdir: Path, rounds: int, tasks: int) -> dict[int, list[float]]:
@@ -98,7 +87,7 @@ def module_runs(workdir: Path, rounds: int, tasks: int) -> dict[int, list[float]
         ANSIBLE_RETRY_FILES_ENABLED="0",
         LANG="C.UTF-8",
     )
-    argv = [_tool("ansible-playbook"), "-f", "1", "-i", str(inventory), str(playbook)]
+    argv = [_bench.tool("ansible-playbook"), "-f", "1", "-i", str(inventory), str(playbook)]
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, cwd=workdir)
     try:
         out = json.loads(proc.stdout[proc.stdout.index("{") :])

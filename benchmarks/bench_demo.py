@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+import _bench  # benchmarks/ is on the path of a script run from it
 
 REPO = Path(__file__).resolve().parent.parent
 GOAL_S = 20.0
@@ -165,11 +166,6 @@ def docker_problem() -> str | None:
     return None
 
 
-def _tool(name: str) -> str:
-    candidate = Path(sys.executable).with_name(name)
-    return str(candidate) if candidate.exists() else name
-
-
 def playbook_env(collections_root: Path) -> dict[str, str]:
     """The environment of a measured ansible-playbook run: collections_root first (it holds this
     checkout as nested.hosts), no colour, no retry files."""
@@ -191,7 +187,7 @@ def run_playbook(
     ansible_playbook (default: the one beside this Python)."""
     start = time.monotonic()
     proc = subprocess.run(
-        [ansible_playbook or _tool("ansible-playbook"), *argv], cwd=cwd, env=env, capture_output=True, text=True,
+        [ansible_playbook or _bench.tool("ansible-playbook"), *argv], cwd=cwd, env=env, capture_output=True, text=True,
         check=False,
     )
     elapsed = time.monotonic() - start
@@ -221,14 +217,10 @@ def main() -> int:
         return 2
     work = Path(tempfile.mkdtemp(prefix="nhbench-demo-"))
     try:
-        (work / "ansible_collections" / "nested").mkdir(parents=True)
-        os.symlink(REPO, work / "ansible_collections" / "nested" / "hosts")
-        env = playbook_env(work)
+        env = playbook_env(_bench.link_collection(work))
         base_env: dict[str, str] = {}
         if args.baseline:
-            (work / "base" / "ansible_collections" / "nested").mkdir(parents=True)
-            os.symlink(args.baseline.resolve(), work / "base" / "ansible_collections" / "nested" / "hosts")
-            base_env = playbook_env(work / "base")
+            base_env = playbook_env(_bench.link_collection(work / "base", args.baseline.resolve()))
         import yaml  # from requirements.txt, as in the other benchmarks
 
         (work / "floor.yml").write_text(yaml.safe_dump(floor_inventory(LEVELS)))

@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+import _bench  # benchmarks/ is on the path of a script run from it
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 L1, L2 = "nhbench-l1", "nhbench-l2"
@@ -80,11 +81,6 @@ def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, check=True, text=True, capture_output=True, env=env, **kwargs)  # type: ignore[call-overload]
 
 
-def _tool(name: str) -> str:
-    candidate = Path(sys.executable).with_name(name)
-    return str(candidate) if candidate.exists() else name
-
-
 def build_levels(workdir: Path, dind_image: str) -> None:
     playbook = workdir / "levels.yml"
     playbook.write_text(PLAYBOOK.format(certs=workdir / "certs", l1=L1, l2=L2, dind_image=dind_image))
@@ -92,7 +88,7 @@ def build_levels(workdir: Path, dind_image: str) -> None:
     inventory.write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
     started = time.monotonic()
     proc = subprocess.run(
-        [_tool("ansible-playbook"), "-i", str(inventory), str(playbook)],
+        [_bench.tool("ansible-playbook"), "-i", str(inventory), str(playbook)],
         cwd=REPO_ROOT,
         text=True,
         capture_output=True,
@@ -108,7 +104,7 @@ def ensure_base_image() -> None:
     """Build nested-hosts/base:bookworm with the base_image role (a no-op when it is current)."""
     proc = subprocess.run(
         [
-            _tool("ansible-playbook"),
+            _bench.tool("ansible-playbook"),
             "-i",
             "localhost,",
             "-c",

@@ -35,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _bench  # benchmarks/ is on the path of a script run from it
 import bench_demo  # the demo as bench_demo runs it (benchmarks/ is on the path of a script run from it)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -134,9 +135,7 @@ def time_demo(work: Path, venv: Path) -> tuple[float, dict[str, float]]:
     """The demo's playbook from nothing, run as bench_demo runs it with this checkout as nested.hosts
     and the ansible-playbook of the virtualenv just made (so its modules' first compile is counted):
     demo_clean, the demo's images removed, then demo.yml with profile_roles."""
-    (work / "ansible_collections" / "nested").mkdir(parents=True)
-    os.symlink(REPO, work / "ansible_collections" / "nested" / "hosts")
-    env = dict(bench_demo.playbook_env(work), ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_roles")
+    env = dict(bench_demo.playbook_env(_bench.link_collection(work)), ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_roles")
     inventory = bench_demo.DEMO_ARGV[:-1]  # without the playbook
     playbook = str(venv / "bin" / "ansible-playbook")
     bench_demo.run_playbook([*inventory, "playbooks/demo_clean.yml"], env)

@@ -52,6 +52,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import _bench  # benchmarks/ is on the path of a script run from it
+
 REPO = Path(__file__).resolve().parent.parent
 PREFIX = "nhbench-node-"
 # Block until systemd has finished starting (no polling cost), then run the image's probe.
@@ -63,14 +65,7 @@ PROBE = (
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def _import_collection() -> None:
-    root = Path(tempfile.mkdtemp(prefix="nh-bench-"))
-    (root / "ansible_collections" / "nested").mkdir(parents=True)
-    os.symlink(REPO, root / "ansible_collections" / "nested" / "hosts")
-    sys.path.insert(0, str(root))
-
-
-_import_collection()
+_bench.import_collection()
 from ansible_collections.nested.hosts.plugins.module_utils import _nesting
 
 
@@ -107,8 +102,7 @@ def build_baseline(ref: str) -> str:
     try:
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), commit],
                        capture_output=True, text=True, check=True)
-        (work / "ansible_collections" / "nested").mkdir(parents=True)
-        os.symlink(tree, work / "ansible_collections" / "nested" / "hosts")
+        _bench.link_collection(work, tree)
         (work / "play.yml").write_text(BASELINE_PLAY, encoding="utf-8")
         name, tag = image.split(":")
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=f"{work}:{os.environ.get('ANSIBLE_COLLECTIONS_PATH', '')}",

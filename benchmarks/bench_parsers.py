@@ -10,25 +10,18 @@ fastest parser, then the end-to-end gather() of each module on the largest tree.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import timeit
 from collections.abc import Callable
 from pathlib import Path
+
+import _bench  # benchmarks/ is on the path of a script run from it
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "unit" / "fixtures"
 
 
-def _import_collection() -> None:
-    root = Path(tempfile.mkdtemp(prefix="nh-bench-"))
-    (root / "ansible_collections" / "nested").mkdir(parents=True)
-    os.symlink(REPO, root / "ansible_collections" / "nested" / "hosts")
-    sys.path.insert(0, str(root))
-
-
-_import_collection()
+_bench.import_collection()
 from ansible_collections.nested.hosts.plugins.module_utils import (
     _apparmor,
     _cgroup,

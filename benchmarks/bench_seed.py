@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+import _bench  # benchmarks/ is on the path of a script run from it
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LEVELS = ["nhbench-reg-1", "nhbench-reg-2", "nhbench-reg-3"]
@@ -91,24 +92,16 @@ ABSENT = """---
 """
 
 
-def _tool(name: str) -> str:
-    candidate = Path(sys.executable).with_name(name)
-    return str(candidate) if candidate.exists() else name
-
-
 def _playbook(workdir: Path, name: str, text: str) -> None:
     path = workdir / name
     path.write_text(text)
     inventory = workdir / "inventory.ini"
     inventory.write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
     # This checkout as nested.hosts, first on the collections path.
-    link = workdir / "collections" / "ansible_collections" / "nested"
-    if not link.exists():
-        link.mkdir(parents=True)
-        os.symlink(REPO_ROOT, link / "hosts")
+    _bench.link_collection(workdir / "collections", REPO_ROOT)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=f"{workdir / 'collections'}{os.pathsep}"
                f"{os.path.expanduser('~/.ansible/collections')}")
-    proc = subprocess.run([_tool("ansible-playbook"), "-i", str(inventory), str(path)], cwd=REPO_ROOT, text=True,
+    proc = subprocess.run([_bench.tool("ansible-playbook"), "-i", str(inventory), str(path)], cwd=REPO_ROOT, text=True,
                           capture_output=True, check=False, env=env)
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-40:])
