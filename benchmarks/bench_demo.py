@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
 import _bench  # benchmarks/ is on the path of a script run from it
 
 REPO = Path(__file__).resolve().parent.parent

@@ -122,11 +122,12 @@ def setup_venv_argv(demo: bool) -> list[str]:
 def time_venv(demo: bool, venv: Path) -> tuple[float, int]:
     """Seconds for setup.sh to make a virtualenv at venv for a profile, without pip's cache; dists."""
     env = dict(os.environ, VENV=str(venv), PIP_NO_CACHE_DIR="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    argv = setup_venv_argv(demo)
     start = time.monotonic()
-    proc = _run(setup_venv_argv(demo), env=env)
+    proc = _run(argv, env=env)
     elapsed = time.monotonic() - start
     if proc.returncode:
-        raise SystemExit(f"FAIL: {' '.join(setup_venv_argv(demo))}:\n{proc.stderr[-800:]}")
+        raise SystemExit(f"FAIL: {' '.join(argv)}:\n{proc.stderr[-800:]}")
     dists = len(_run([str(venv / "bin" / "pip"), "list", "--format=freeze"], env=env).stdout.split())
     return elapsed, dists
 

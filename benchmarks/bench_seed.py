@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
 import _bench  # benchmarks/ is on the path of a script run from it
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ for arg in "$@"; do
     --demo) profile=demo ;;
     --list-packages) list_only=true ;;
     --venv-only) venv_only=true ;;
-    *) echo "scripts/setup.sh: unknown argument '$arg' (use --demo, or nothing for the full setup)" >&2; exit 2 ;;
+    *) echo "scripts/setup.sh: unknown argument '$arg' (use --demo, --list-packages, --venv-only, or nothing for the full setup)" >&2; exit 2 ;;
   esac
 done
 
@@ -72,11 +72,11 @@ if [ "$have_reqs" = "$want_reqs" ] || { [ "$profile" = demo ] && [ "$have_reqs" 
 else
   log "python: creating $VENV with the pins of $reqs_file"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --no-compile --upgrade pip
   # --no-compile: byte-compiling every installed module costs about three quarters of the install
   # (ansible-core's tree alone is thousands of files) and most are never imported. Python compiles
   # a module on its first import and, as the venv's owner, writes the .pyc then, so each module
   # used is compiled once and the rest never.
+  "$VENV/bin/pip" install -q --no-compile --upgrade pip
   "$VENV/bin/pip" install -q --no-compile -r "$ROOT/$reqs_file" -c "$ROOT/constraints.txt"
   printf '%s' "$want_reqs" >"$stamp"
 fi
